@@ -1,0 +1,79 @@
+/**
+ * The bounded, fair queue in front of the slow hashes. At most `concurrency`
+ * run at once (argon2id runs on libuv's pool; more in flight than cores only
+ * adds latency). Waiting work is served round-robin by client, so one
+ * address spraying guesses gets its share and no more; past the limits a
+ * request is refused at once with QueueFullError, which fronts answer as a
+ * temporary failure. Cached logins never come here.
+ */
+export interface HashQueueOptions {
+  concurrency: number;
+  maxQueued: number;
+  maxQueuedPerClient: number;
+}
+
+export class QueueFullError extends Error {
+  override name = 'QueueFullError';
+}
+
+interface Job {
+  run: () => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+}
+
+export class HashQueue {
+  readonly #options: HashQueueOptions;
+  /** Insertion order of the Map is the round-robin order. */
+  readonly #waiting = new Map<string, Job[]>();
+  #queued = 0;
+  #running = 0;
+  #completed = 0;
+  #refused = 0;
+
+  constructor(options: HashQueueOptions) {
+    this.#options = options;
+  }
+
+  run<T>(client: string, task: () => Promise<T>): Promise<T> {
+    if (this.#running < this.#options.concurrency && this.#queued === 0) {
+      return this.#start(task);
+    }
+    const queue = this.#waiting.get(client);
+    if (this.#queued >= this.#options.maxQueued || (queue?.length ?? 0) >= this.#options.maxQueuedPerClient) {
+      this.#refused++;
+      return Promise.reject(new QueueFullError('hash queue full'));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const job: Job = { run: task, resolve: resolve as (value: unknown) => void, reject };
+      if (queue) queue.push(job);
+      else this.#waiting.set(client, [job]);
+      this.#queued++;
+    });
+  }
+
+  stats(): { running: number; queued: number; clients: number; completed: number; refused: number } {
+    return { running: this.#running, queued: this.#queued, clients: this.#waiting.size, completed: this.#completed, refused: this.#refused };
+  }
+
+  #start<T>(task: () => Promise<T>): Promise<T> {
+    this.#running++;
+    return task().finally(() => {
+      this.#running--;
+      this.#completed++;
+      this.#next();
+    });
+  }
+
+  #next(): void {
+    while (this.#running < this.#options.concurrency && this.#queued > 0) {
+      const [client, queue] = this.#waiting.entries().next().value as [string, Job[]];
+      const job = queue.shift()!;
+      this.#queued--;
+      // the client goes to the back of the rotation, or leaves it when it has nothing left
+      this.#waiting.delete(client);
+      if (queue.length > 0) this.#waiting.set(client, queue);
+      this.#start(job.run).then(job.resolve, job.reject);
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { PACKAGE_ROOT } from '../paths.js';
+import { configSchema, parseListen, type ListenAddress, type RawConfig } from './schema.js';
+
+/** The validated, path-resolved, frozen configuration every module receives. */
+export type Config = Readonly<
+  Omit<RawConfig, 'data_dir'> & {
+    /** Absolute path of the file this was read from (null when built from an object). */
+    file: string | null;
+    data_dir: string;
+  }
+>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const DEFAULT_CONFIG_FILE = path.join(PACKAGE_ROOT, 'config', 'default.toml');
+
+/** `--config`, else $DEVICEPASS_CONFIG, else the embedded default. */
+export function configFilePath(explicit?: string): string {
+  return path.resolve(explicit ?? process.env.DEVICEPASS_CONFIG ?? DEFAULT_CONFIG_FILE);
+}
+
+export function loadConfigFile(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseToml(text);
+  } catch (err) {
+    throw new ConfigError(`${file}: ${(err as Error).message}`);
+  }
+  return buildConfig(raw, file);
+}
+
+/**
+ * Validates `raw` and resolves paths: data_dir against the config file's
+ * folder's parent (so config/default.toml keeps its data at the checkout root),
+ * every other relative path against data_dir.
+ */
+export function buildConfig(raw: unknown, file: string | null = null): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(top)'}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}:\n${lines.join('\n')}`);
+  }
+  const value = result.data;
+  const base = file ? path.dirname(path.dirname(path.resolve(file))) : process.cwd();
+  const dataDir = path.resolve(base, value.data_dir);
+  const inData = (p: string) => (p === '' ? '' : path.resolve(dataDir, p));
+  const resolveListen = (list: string[]) =>
+    list.map((entry) => (parseListen(entry)?.kind === 'unix' ? path.resolve(dataDir, entry) : entry));
+
+  return deepFreeze({
+    ...value,
+    file: file ? path.resolve(file) : null,
+    data_dir: dataDir,
+    control: { ...value.control, socket: inData(value.control.socket) },
+    tls: { cert: inData(value.tls.cert), key: inData(value.tls.key) },
+    imap: { ...value.imap, listen: resolveListen(value.imap.listen), listen_tls: resolveListen(value.imap.listen_tls) },
+    smtp: { ...value.smtp, listen: resolveListen(value.smtp.listen), listen_tls: resolveListen(value.smtp.listen_tls) },
+    dovecot_auth: { listen: resolveListen(value.dovecot_auth.listen) },
+    http: { listen: resolveListen(value.http.listen) },
+  });
+}
+
+export function listenAddresses(list: readonly string[]): ListenAddress[] {
+  return list.map((entry) => parseListen(entry)!);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

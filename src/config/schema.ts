@@ -1,0 +1,121 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** A duration written as "2s", "10m", "30d" (or seconds), carried as milliseconds. */
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(value)} (use e.g. "2s", "10m", "30d")` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** "host:port", "[v6]:port" or a Unix socket path (anything with a slash or ending in .sock). */
+const listenAddress = z.string().min(1).refine((value) => parseListen(value) !== null, {
+  message: 'expected "host:port", "[ipv6]:port" or a Unix socket path',
+});
+
+const cidr = z.string().refine((value) => parseCidr(value) !== null, { message: 'expected a network like "10.0.0.0/8" or "::1/128"' });
+
+// Every key of a section has a default, so an absent section parses as {}. TypeScript cannot see
+// that through the generic shape, hence the cast of the empty input.
+const section = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).prefault({} as z.input<z.ZodObject<T>>);
+
+export const configSchema = z.strictObject({
+  data_dir: z.string().min(1).default('data'),
+  control: section({
+    socket: z.string().min(1).default('control.sock'),
+    /** Empty: the socket is 0600 (owner only). A group name: 0660 and chgrp to it. */
+    group: z.string().default(''),
+    max_request_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(32 * 1024 * 1024),
+  }),
+  log: section({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  }),
+  hashing: section({
+    memory_kib: z.number().int().min(1024).max(4 * 1024 * 1024).default(19456),
+    iterations: z.number().int().min(1).max(64).default(2),
+    parallelism: z.number().int().min(1).max(16).default(1),
+    /** argon2id computations in flight at once; 0 = one per CPU core. */
+    concurrency: z.number().int().min(0).max(64).default(0),
+    /** Hash requests waiting beyond this answer a temporary failure. */
+    queue_max: z.number().int().min(1).default(1000),
+    /** Waiting hash requests one client IP may hold; more answer a temporary failure. */
+    queue_max_per_client: z.number().int().min(1).default(32),
+  }),
+  tls: section({
+    cert: z.string().default(''),
+    key: z.string().default(''),
+  }),
+  auth: section({
+    trusted_networks: z.array(cidr).default(['127.0.0.0/8', '::1/128']),
+    cache_size: z.number().int().min(0).default(100_000),
+    cache_ttl: duration.prefault('1h'),
+    /** How long revoked and reset-away passwords are kept to name the device in the log. */
+    tombstone_retention: duration.prefault('30d'),
+    event_retention: duration.prefault('90d'),
+    failure_delay: duration.prefault('2s'),
+    failure_delay_max: duration.prefault('15s'),
+    /** Fresh wrong passwords for one address within lockout_window before fresh attempts are refused. */
+    lockout_failures: z.number().int().min(1).default(10),
+    lockout_window: duration.prefault('15m'),
+  }),
+  imap: section({
+    listen: z.array(listenAddress).default(['127.0.0.1:1143']),
+    listen_tls: z.array(listenAddress).default(['127.0.0.1:1993']),
+    upstream: section({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(1).max(65535).default(143),
+      tls: z.enum(['none', 'starttls', 'implicit']).default('none'),
+      master_user: z.string().default(''),
+      master_password: z.string().default(''),
+    }),
+  }),
+  smtp: section({
+    listen: z.array(listenAddress).default(['127.0.0.1:1587']),
+    listen_tls: z.array(listenAddress).default(['127.0.0.1:1465']),
+    upstream: section({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(1).max(65535).default(25),
+      xclient: z.boolean().default(true),
+    }),
+  }),
+  dovecot_auth: section({
+    listen: z.array(listenAddress).default(['auth.sock']),
+  }),
+  http: section({
+    listen: z.array(listenAddress).default(['127.0.0.1:8465']),
+  }),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+export function parseListen(value: string): ListenAddress | null {
+  const v6 = /^\[([^\]]+)\]:(\d{1,5})$/.exec(value);
+  const v4 = /^([^:/\[\]]+):(\d{1,5})$/.exec(value);
+  const hostPort = v6 ?? v4;
+  if (hostPort) {
+    const port = Number(hostPort[2]);
+    if (port > 65535) return null;
+    const host = hostPort[1]!;
+    if (v6 && isIP(host) !== 6) return null;
+    return { kind: 'tcp', host, port };
+  }
+  if (value.includes('/') || value.endsWith('.sock')) return { kind: 'unix', path: value };
+  return null;
+}
+
+export function parseCidr(value: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {
+  const [address, prefixText, extra] = value.split('/');
+  if (address === undefined || extra !== undefined) return null;
+  const version = isIP(address);
+  if (version === 0) return null;
+  const max = version === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText))) return null;
+  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}

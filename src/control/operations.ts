@@ -1,0 +1,75 @@
+import type { Authenticator } from '../auth/authenticator.js';
+import type { LoginRecorder } from '../auth/login-recorder.js';
+import type { Protocol } from '../auth/types.js';
+import type { CredentialAdmin } from '../credentials/admin.js';
+import { requireAddress } from '../credentials/address.js';
+import { DevicepassError } from '../errors/catalogue.js';
+import type { SessionRegistry } from '../sessions/registry.js';
+
+export interface ControlContext {
+  admin: CredentialAdmin;
+  authenticator: Authenticator;
+  registry: SessionRegistry;
+  recorder: LoginRecorder;
+  status: () => Record<string, unknown>;
+}
+
+type Args = Record<string, unknown>;
+export type Operation = (ctx: ControlContext, args: Args, actor: string) => unknown;
+
+const MAX_LOG_LIMIT = 10_000;
+
+/** One entry per operation; the control server dispatches from this table and nothing else. */
+export const OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operation>([
+  ['address.add', (ctx, a, actor) => ctx.admin.addAddress(a.address, actor)],
+  ['address.list', (ctx) => ctx.admin.listAddresses()],
+  ['address.remove', (ctx, a, actor) => ctx.admin.removeAddress(a.address, a.yes === true, actor)],
+  ['device.add', (ctx, a, actor) =>
+    ctx.admin.addDevice(a.address, { name: a.name, user: a.user, scopes: a.scopes, expires: a.expires, password: a.password }, actor)],
+  ['device.list', (ctx, a) => {
+    ctx.recorder.flush(); // last use as of now, not as of the last batch
+    return ctx.admin.listDevices(a.address);
+  }],
+  ['device.rename', (ctx, a, actor) => ctx.admin.renameDevice(a.address, a.device, a.name, actor)],
+  ['device.reset', (ctx, a, actor) => ctx.admin.resetDevice(a.address, a.device, a.password, actor)],
+  ['device.revoke', (ctx, a, actor) => ctx.admin.revokeDevice(a.address, a.device, actor)],
+  ['device.revoke-all', (ctx, a, actor) => ctx.admin.revokeAll(a.address, a.yes === true, a.includeGeneric === true, actor)],
+  ['generic.import', (ctx, a, actor) => ctx.admin.importGeneric(a.address, a.hash, actor)],
+  ['import.passwd-file', (ctx, a, actor) => ctx.admin.importPasswdFile(a.content, actor)],
+  ['sessions', (ctx, a) => {
+    const address = a.address === undefined || a.address === null ? undefined : requireAddress(a.address);
+    return ctx.registry.list(address).map((s) => ({ ...s, since: new Date(s.since).toISOString() }));
+  }],
+  ['log', (ctx, a) => {
+    ctx.recorder.flush();
+    const limit = a.limit === undefined ? 50 : Number(a.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LOG_LIMIT) {
+      throw new DevicepassError('REQUEST_INVALID', `limit must be a whole number from 1 to ${MAX_LOG_LIMIT}`);
+    }
+    return ctx.admin.events(a.address, limit).map((e) => ({
+      ...e, at: new Date(e.at).toISOString(), lastAt: new Date(e.lastAt).toISOString(),
+      deviceId: e.deviceId === null ? null : String(e.deviceId),
+    }));
+  }],
+  ['auth.test', authTest],
+  ['status', (ctx) => ctx.status()],
+]);
+
+async function authTest(ctx: ControlContext, a: Args): Promise<unknown> {
+  const protocol = a.protocol ?? 'imap';
+  if (protocol !== 'imap' && protocol !== 'smtp' && protocol !== 'pop3') {
+    throw new DevicepassError('REQUEST_INVALID', 'protocol must be imap, smtp or pop3');
+  }
+  if (typeof a.password !== 'string') throw new DevicepassError('REQUEST_INVALID', 'password missing');
+  const result = await ctx.authenticator.authenticate({
+    address: String(a.address ?? ''),
+    password: a.password,
+    protocol: protocol as Protocol,
+    clientIp: typeof a.clientIp === 'string' ? a.clientIp : '127.0.0.1',
+    clientName: 'devicepass auth test',
+  });
+  // the administrator may know why; a client never would
+  return result.ok
+    ? { ok: true, address: result.address, device: { id: result.generic ? 'generic' : String(result.deviceId), name: result.deviceName } }
+    : { ok: false, reason: result.reason, device: result.deviceName, temporary: result.temporary };
+}

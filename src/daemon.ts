@@ -1,0 +1,133 @@
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { Authenticator } from './auth/authenticator.js';
+import { HashQueue } from './auth/hash-queue.js';
+import { LoginRecorder } from './auth/login-recorder.js';
+import { ProofCache } from './auth/proof-cache.js';
+import { Throttle } from './auth/throttle.js';
+import type { Config } from './config/load.js';
+import { ControlServer } from './control/server.js';
+import { CredentialAdmin } from './credentials/admin.js';
+import type { HashParams } from './credentials/digest.js';
+import { createLogger, type Logger } from './log/logger.js';
+import { NetworkSet } from './net/networks.js';
+import { VERSION } from './paths.js';
+import { JournalTailer } from './sessions/journal-tailer.js';
+import { SessionRegistry } from './sessions/registry.js';
+import { schemaVersion } from './store/database.js';
+import { SqliteStore } from './store/sqlite-store.js';
+
+export const DATABASE_FILE = 'devicepass.db';
+const JOURNAL_POLL_MS = 50;
+const PURGE_INTERVAL_MS = 3_600_000;
+const SWEEP_INTERVAL_MS = 60_000;
+
+
+
+/** Everything one running devicepassd holds, wired once; fronts receive the pieces they need. */
+export interface Daemon {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly store: SqliteStore;
+  readonly authenticator: Authenticator;
+  readonly admin: CredentialAdmin;
+  readonly registry: SessionRegistry;
+  stop(): Promise<void>;
+}
+
+export function hashParams(config: Config): HashParams {
+  return { memoryKib: config.hashing.memory_kib, iterations: config.hashing.iterations, parallelism: config.hashing.parallelism };
+}
+
+/** Builds the credential core on the configured database: what the daemon, tests and benchmarks share. */
+export function createCore(config: Config, log: Logger, databaseFile = path.join(config.data_dir, DATABASE_FILE)) {
+  const store = new SqliteStore(databaseFile);
+  const registry = new SessionRegistry();
+  const cache = new ProofCache({ size: config.auth.cache_size, ttlMs: config.auth.cache_ttl });
+  const queue = new HashQueue({
+    concurrency: config.hashing.concurrency || availableParallelism(),
+    maxQueued: config.hashing.queue_max,
+    maxQueuedPerClient: config.hashing.queue_max_per_client,
+  });
+  const throttle = new Throttle({
+    trusted: new NetworkSet(config.auth.trusted_networks),
+    failureDelayMs: config.auth.failure_delay,
+    failureDelayMaxMs: config.auth.failure_delay_max,
+    lockoutFailures: config.auth.lockout_failures,
+    lockoutWindowMs: config.auth.lockout_window,
+  });
+  const recorder = new LoginRecorder(store, log, { flushIntervalMs: 1000, maxBuffered: 10_000 });
+  const params = hashParams(config);
+  const authenticator = new Authenticator({ store, cache, queue, throttle, recorder, params, log });
+  const admin = new CredentialAdmin(store, registry, params);
+  return { store, registry, cache, queue, throttle, recorder, authenticator, admin };
+}
+
+export async function startDaemon(config: Config, log: Logger = createLogger(config.log.level)): Promise<Daemon> {
+  const core = createCore(config, log);
+  const { store, registry, cache, queue, throttle, recorder } = core;
+  const startedAt = Date.now();
+
+  const tailer = new JournalTailer(store, registry, log);
+  tailer.start(JOURNAL_POLL_MS);
+
+  const purge = () => {
+    try {
+      const purged = store.purge(Date.now(), config.auth.tombstone_retention, config.auth.event_retention);
+      if (purged.tombstones + purged.events > 0) log.info(purged, 'purged expired tombstones and events');
+    } catch (err) {
+      log.error({ err }, 'purge failed');
+    }
+  };
+  purge();
+  const timers = [setInterval(purge, PURGE_INTERVAL_MS), setInterval(() => throttle.sweep(), SWEEP_INTERVAL_MS)];
+  for (const timer of timers) timer.unref();
+
+  const status = () => ({
+    version: VERSION,
+    pid: process.pid,
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    config: config.file,
+    database: path.join(config.data_dir, DATABASE_FILE),
+    schemaVersion: schemaVersion(store.database),
+    addresses: store.listAddresses().length,
+    sessions: registry.size,
+    proofCache: cache.stats(),
+    hashQueue: queue.stats(),
+    throttle: throttle.stats(),
+    surfaces: { control: config.control.socket },
+  });
+
+  const control = new ControlServer(
+    { admin: core.admin, authenticator: core.authenticator, registry, recorder, status },
+    { socketPath: config.control.socket, group: config.control.group, maxRequestBytes: config.control.max_request_bytes },
+    log,
+  );
+  try {
+    await control.listen();
+  } catch (err) {
+    tailer.stop();
+    store.close();
+    throw err;
+  }
+  log.info({ version: VERSION, database: status().database, pid: process.pid }, 'devicepassd started');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    config,
+    log,
+    store,
+    authenticator: core.authenticator,
+    admin: core.admin,
+    registry,
+    stop: () =>
+      (stopping ??= (async () => {
+        for (const timer of timers) clearInterval(timer);
+        tailer.stop();
+        await control.close();
+        recorder.flush();
+        store.close();
+        log.info('devicepassd stopped');
+      })()),
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Numbered schema migrations. Each runs once, in order, inside a transaction;
+ * PRAGMA user_version records the last one applied. Never edit a shipped
+ * migration: add the next number.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the credential model
+  `
+  -- AUTOINCREMENT everywhere: a cached proof names a credential id, and an id
+  -- reused after a delete could make an old password prove a new credential
+  CREATE TABLE address (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    address     TEXT NOT NULL UNIQUE,
+    salt        BLOB NOT NULL,
+    generation  INTEGER NOT NULL DEFAULT 1,
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT
+  ) STRICT;
+
+  CREATE TABLE device (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    address_id          INTEGER NOT NULL REFERENCES address(id) ON DELETE CASCADE,
+    kind                TEXT NOT NULL CHECK (kind IN ('device', 'generic')),
+    name                TEXT NOT NULL,
+    user                TEXT,
+    scopes              TEXT NOT NULL,
+    state               TEXT NOT NULL CHECK (state IN ('active', 'revoked')),
+    created_at          INTEGER NOT NULL,
+    created_by          TEXT,
+    expires_at          INTEGER,
+    revoked_at          INTEGER,
+    last_used_at        INTEGER,
+    last_used_protocol  TEXT,
+    last_used_ip        TEXT,
+    last_used_client    TEXT
+  ) STRICT;
+  CREATE INDEX device_by_address ON device(address_id);
+  -- one generic per address, ever: a revoked one stays as the marker that it was revoked for good
+  CREATE UNIQUE INDEX device_one_generic ON device(address_id) WHERE kind = 'generic';
+
+  CREATE TABLE credential (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    address_id     INTEGER NOT NULL REFERENCES address(id) ON DELETE CASCADE,
+    device_id      INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,
+    digest         BLOB,
+    params         TEXT,
+    legacy_scheme  TEXT,
+    legacy_hash    TEXT,
+    state          TEXT NOT NULL CHECK (state IN ('active', 'reset-away', 'revoked')),
+    created_at     INTEGER NOT NULL,
+    retired_at     INTEGER
+  ) STRICT;
+  CREATE INDEX credential_by_digest ON credential(address_id, digest);
+  CREATE INDEX credential_by_device ON credential(device_id);
+
+  CREATE TABLE event (
+    id           INTEGER PRIMARY KEY,
+    at           INTEGER NOT NULL,
+    last_at      INTEGER NOT NULL,
+    count        INTEGER NOT NULL DEFAULT 1,
+    type         TEXT NOT NULL,
+    address      TEXT,
+    device_id    INTEGER,
+    device_name  TEXT,
+    reason       TEXT,
+    protocol     TEXT,
+    ip           TEXT,
+    client       TEXT,
+    actor        TEXT,
+    detail       TEXT
+  ) STRICT;
+  CREATE INDEX event_by_address ON event(address, id);
+  CREATE INDEX event_by_time ON event(at);
+
+  -- append-only journal other processes tail to cut the sessions they hold
+  CREATE TABLE revocation (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    at         INTEGER NOT NULL,
+    address    TEXT NOT NULL,
+    device_id  INTEGER,
+    reason     TEXT NOT NULL
+  ) STRICT;
+  `,
+];

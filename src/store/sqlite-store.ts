@@ -1,0 +1,381 @@
+import type { Statement } from 'better-sqlite3';
+import { openDatabase, type Db } from './database.js';
+import type {
+  AddressRow,
+  AuditEvent,
+  CredentialStore,
+  CredentialView,
+  DeviceRow,
+  ImportOutcome,
+  LegacyCredential,
+  NewDevice,
+  Revocation,
+  Scope,
+  StoredEvent,
+  UsageUpdate,
+} from './types.js';
+
+/* Raw row shapes as SQLite returns them. */
+interface AddressRecord { id: number; address: string; salt: Buffer; generation: number; created_at: number }
+interface CredentialRecord {
+  id: number; state: CredentialView['state']; retired_at: number | null; address_id: number; generation: number; device_id: number;
+  kind: DeviceRow['kind']; name: string; device_state: DeviceRow['state']; scopes: string; expires_at: number | null;
+}
+interface DeviceRecord {
+  id: number; address_id: number; kind: DeviceRow['kind']; name: string; user: string | null; scopes: string;
+  state: DeviceRow['state']; created_at: number; created_by: string | null; expires_at: number | null;
+  revoked_at: number | null; last_used_at: number | null; last_used_protocol: string | null;
+  last_used_ip: string | null; last_used_client: string | null;
+}
+interface EventRecord {
+  id: number; at: number; last_at: number; count: number; type: string; address: string | null;
+  device_id: number | null; device_name: string | null; reason: string | null; protocol: string | null;
+  ip: string | null; client: string | null; actor: string | null; detail: string | null;
+}
+
+const CREDENTIAL_SELECT = `SELECT
+  c.id, c.state, c.retired_at, c.address_id, a.generation, c.device_id,
+  d.kind, d.name, d.state AS device_state, d.scopes, d.expires_at
+  FROM credential c JOIN device d ON d.id = c.device_id JOIN address a ON a.id = c.address_id`;
+
+/** The SQLite implementation of the store: prepared statements, one transaction per change. */
+export class SqliteStore implements CredentialStore {
+  readonly #db: Db;
+  readonly #sql: ReturnType<typeof prepare>;
+
+  constructor(file: string) {
+    this.#db = openDatabase(file);
+    this.#sql = prepare(this.#db);
+  }
+
+  /** For the cross-process tests and the benchmark: the raw handle. */
+  get database(): Db {
+    return this.#db;
+  }
+
+  findAddress(address: string): AddressRow | undefined {
+    const row = this.#sql.addressByName.get(address) as AddressRecord | undefined;
+    return row && toAddress(row);
+  }
+
+  credentialById(id: number): CredentialView | undefined {
+    const row = this.#sql.credentialById.get(id) as CredentialRecord | undefined;
+    return row && toCredential(row);
+  }
+
+  credentialByDigest(addressId: number, digest: Buffer): CredentialView | undefined {
+    const row = this.#sql.credentialByDigest.get(addressId, digest) as CredentialRecord | undefined;
+    return row && toCredential(row);
+  }
+
+  digestParamSets(addressId: number): string[] {
+    return (this.#sql.paramSets.all(addressId) as Array<{ params: string }>).map((r) => r.params);
+  }
+
+  pendingLegacy(addressId: number): LegacyCredential[] {
+    return this.#sql.pendingLegacy.all(addressId) as LegacyCredential[];
+  }
+
+  upgradeLegacy(credentialId: number, digest: Buffer, params: string): void {
+    this.#sql.upgradeLegacy.run(digest, params, credentialId);
+  }
+
+  recordUsage(updates: readonly UsageUpdate[]): void {
+    if (updates.length === 0) return;
+    this.#db.transaction(() => {
+      for (const { deviceId, use } of updates) {
+        this.#sql.recordUsage.run(use.at, use.protocol, use.ip, use.client, deviceId, use.at);
+      }
+    })();
+  }
+
+  appendEvents(events: readonly AuditEvent[]): void {
+    if (events.length === 0) return;
+    this.#db.transaction(() => {
+      for (const event of events) this.#insertEvent(event);
+    })();
+  }
+
+  addAddress(address: string, salt: Buffer, actor: string): AddressRow {
+    return this.#write(() => {
+      const now = Date.now();
+      const id = Number(this.#sql.insertAddress.run(address, salt, now, actor).lastInsertRowid);
+      this.#insertEvent({ at: now, type: 'address.add', address, actor });
+      return { id, address, salt, generation: 1, createdAt: now };
+    });
+  }
+
+  listAddresses(): Array<AddressRow & { devices: number; generic: boolean }> {
+    const rows = this.#sql.listAddresses.all() as Array<AddressRecord & { devices: number; generic: number }>;
+    return rows.map((row) => ({ ...toAddress(row), devices: row.devices, generic: row.generic > 0 }));
+  }
+
+  removeAddress(addressId: number, actor: string): void {
+    this.#write(() => {
+      const address = this.#addressName(addressId);
+      this.#journal(address, null, 'address-removed');
+      this.#sql.deleteAddress.run(addressId);
+      this.#insertEvent({ at: Date.now(), type: 'address.remove', address, actor });
+    });
+  }
+
+  listDevices(addressId: number): DeviceRow[] {
+    return (this.#sql.devicesOf.all(addressId) as DeviceRecord[]).map(toDevice);
+  }
+
+  device(addressId: number, deviceId: number): DeviceRow | undefined {
+    const row = this.#sql.device.get(deviceId, addressId) as DeviceRecord | undefined;
+    return row && toDevice(row);
+  }
+
+  genericDevice(addressId: number): DeviceRow | undefined {
+    const row = this.#sql.genericOf.get(addressId) as DeviceRecord | undefined;
+    return row && toDevice(row);
+  }
+
+  activeDigestOwner(addressId: number, digest: Buffer): string | undefined {
+    const row = this.#sql.credentialByDigest.get(addressId, digest) as CredentialRecord | undefined;
+    return row && row.state === 'active' && row.device_state === 'active' ? row.name : undefined;
+  }
+
+  addDevice(device: NewDevice): DeviceRow {
+    return this.#write(() => {
+      const now = Date.now();
+      const id = Number(
+        this.#sql.insertDevice.run(device.addressId, 'device', device.name, device.user, device.scopes.join(','), now, device.actor, device.expiresAt)
+          .lastInsertRowid,
+      );
+      this.#sql.insertCredential.run(device.addressId, id, device.digest, device.params, null, null, now);
+      this.#bump(device.addressId);
+      this.#insertEvent({
+        at: now, type: 'device.add', address: this.#addressName(device.addressId), deviceId: id, deviceName: device.name,
+        actor: device.actor, detail: { user: device.user, scopes: device.scopes, expires: device.expiresAt },
+      });
+      return this.device(device.addressId, id)!;
+    });
+  }
+
+  renameDevice(addressId: number, deviceId: number, name: string, actor: string): void {
+    this.#write(() => {
+      const before = this.device(addressId, deviceId)!;
+      this.#sql.renameDevice.run(name, deviceId);
+      this.#insertEvent({
+        at: Date.now(), type: 'device.rename', address: this.#addressName(addressId), deviceId, deviceName: name, actor,
+        detail: { from: before.name },
+      });
+    });
+  }
+
+  resetDevice(addressId: number, deviceId: number, digest: Buffer, params: string, actor: string): void {
+    this.#write(() => {
+      const now = Date.now();
+      this.#sql.retireCredentials.run('reset-away', now, deviceId);
+      this.#sql.insertCredential.run(addressId, deviceId, digest, params, null, null, now);
+      this.#bump(addressId);
+      const address = this.#addressName(addressId);
+      this.#journal(address, deviceId, 'device-reset');
+      this.#insertEvent({ at: now, type: 'device.reset', address, deviceId, deviceName: this.device(addressId, deviceId)!.name, actor });
+    });
+  }
+
+  revokeDevice(addressId: number, deviceId: number, actor: string): void {
+    this.#write(() => {
+      const now = Date.now();
+      this.#revoke(addressId, deviceId, now);
+      this.#bump(addressId);
+      this.#insertEvent({
+        at: now, type: 'device.revoke', address: this.#addressName(addressId), deviceId,
+        deviceName: this.device(addressId, deviceId)!.name, actor,
+      });
+    });
+  }
+
+  revokeAll(addressId: number, includeGeneric: boolean, actor: string): number {
+    return this.#write(() => {
+      const now = Date.now();
+      const targets = this.listDevices(addressId).filter((d) => d.state === 'active' && (includeGeneric || d.kind === 'device'));
+      for (const device of targets) this.#revoke(addressId, device.id, now);
+      this.#bump(addressId);
+      this.#insertEvent({
+        at: now, type: 'device.revoke-all', address: this.#addressName(addressId), actor,
+        detail: { devices: targets.map((d) => d.name), includeGeneric },
+      });
+      return targets.length;
+    });
+  }
+
+  importGeneric(address: string, salt: Buffer, scheme: string, hash: string, actor: string): ImportOutcome {
+    return this.#write(() => {
+      const now = Date.now();
+      let row = this.#sql.addressByName.get(address) as AddressRecord | undefined;
+      if (!row) {
+        this.addAddress(address, salt, actor);
+        row = this.#sql.addressByName.get(address) as AddressRecord;
+      }
+      const existing = this.genericDevice(row.id);
+      if (existing?.state === 'revoked') return 'revoked';
+      let outcome: 'imported' | 'replaced' = 'imported';
+      let deviceId: number;
+      if (existing) {
+        const current = this.#sql.activeLegacyOf.get(existing.id) as { scheme: string; hash: string } | undefined;
+        // re-running the same import must not cut the sessions of clients using it
+        if (current && current.scheme === scheme && current.hash === hash) return 'unchanged';
+        deviceId = existing.id;
+        this.#sql.retireCredentials.run('reset-away', now, deviceId);
+        this.#journal(address, deviceId, 'generic-replaced');
+        outcome = 'replaced';
+      } else {
+        deviceId = Number(this.#sql.insertDevice.run(row.id, 'generic', 'generic', null, 'imap,smtp,pop3', now, actor, null).lastInsertRowid);
+      }
+      this.#sql.insertCredential.run(row.id, deviceId, null, null, scheme, hash, now);
+      this.#bump(row.id);
+      this.#insertEvent({ at: now, type: 'generic.import', address, deviceId, deviceName: 'generic', actor, detail: { scheme, outcome } });
+      return outcome;
+    });
+  }
+
+  events(address: string | null, limit: number): StoredEvent[] {
+    const rows = (address === null ? this.#sql.eventsAll.all(limit) : this.#sql.eventsOf.all(address, limit)) as EventRecord[];
+    return rows.reverse().map(toEvent);
+  }
+
+  revocationsSince(seq: number): Revocation[] {
+    return (this.#sql.revocationsSince.all(seq) as Array<{ seq: number; at: number; address: string; device_id: number | null; reason: string }>).map(
+      (r) => ({ seq: r.seq, at: r.at, address: r.address, deviceId: r.device_id, reason: r.reason }),
+    );
+  }
+
+  lastRevocationSeq(): number {
+    return (this.#sql.lastRevocation.get() as { seq: number | null }).seq ?? 0;
+  }
+
+  purge(now: number, tombstoneRetentionMs: number, eventRetentionMs: number): { tombstones: number; events: number } {
+    return this.#write(() => {
+      const cutoff = now - tombstoneRetentionMs;
+      const tombstones = this.#sql.purgeCredentials.run(cutoff).changes;
+      this.#sql.purgeDevices.run(cutoff);
+      const events = this.#sql.purgeEvents.run(now - eventRetentionMs).changes;
+      // the journal only has to outlive the slowest tailer's poll interval
+      this.#sql.purgeJournal.run(now - 86_400_000);
+      return { tombstones, events };
+    });
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  /** BEGIN IMMEDIATE: take the write lock up front so a second process cannot interleave a read-then-write. */
+  #write<T>(body: () => T): T {
+    return this.#db.transaction(body).immediate();
+  }
+
+  #revoke(addressId: number, deviceId: number, now: number): void {
+    this.#sql.retireCredentials.run('revoked', now, deviceId);
+    this.#sql.revokeDevice.run(now, deviceId);
+    this.#journal(this.#addressName(addressId), deviceId, 'device-revoked');
+  }
+
+  /** Every change to an address's credentials bumps its generation, which voids cached failures. */
+  #bump(addressId: number): void {
+    this.#sql.bumpGeneration.run(addressId);
+  }
+
+  #journal(address: string, deviceId: number | null, reason: string): void {
+    this.#sql.insertRevocation.run(Date.now(), address, deviceId, reason);
+  }
+
+  #addressName(addressId: number): string {
+    return (this.#sql.addressById.get(addressId) as { address: string }).address;
+  }
+
+  #insertEvent(e: AuditEvent): void {
+    this.#sql.insertEvent.run(
+      e.at, e.lastAt ?? e.at, e.count ?? 1, e.type, e.address, e.deviceId ?? null, e.deviceName ?? null, e.reason ?? null,
+      e.protocol ?? null, e.ip ?? null, e.client ?? null, e.actor ?? null, e.detail ? JSON.stringify(e.detail) : null,
+    );
+  }
+}
+
+function prepare(db: Db) {
+  const q = (sql: string): Statement => db.prepare(sql);
+  return {
+    addressByName: q('SELECT id, address, salt, generation, created_at FROM address WHERE address = ?'),
+    addressById: q('SELECT address FROM address WHERE id = ?'),
+    credentialById: q(`${CREDENTIAL_SELECT} WHERE c.id = ?`),
+    // an active row wins over a tombstone carrying the same digest (a password reused after a revoke)
+    credentialByDigest: q(`${CREDENTIAL_SELECT}
+      WHERE c.address_id = ? AND c.digest = ? ORDER BY (c.state = 'active') DESC, c.id DESC LIMIT 1`),
+    paramSets: q('SELECT DISTINCT params FROM credential WHERE address_id = ? AND params IS NOT NULL'),
+    // bounded: each candidate costs a legacy hash on a failed login
+    pendingLegacy: q(`SELECT id, legacy_scheme AS scheme, legacy_hash AS hash FROM credential
+      WHERE address_id = ? AND digest IS NULL AND legacy_hash IS NOT NULL ORDER BY (state = 'active') DESC, id DESC LIMIT 3`),
+    activeLegacyOf: q(`SELECT legacy_scheme AS scheme, legacy_hash AS hash FROM credential WHERE device_id = ? AND state = 'active'`),
+    upgradeLegacy: q(`UPDATE credential SET digest = ?, params = ? WHERE id = ? AND state = 'active'`),
+    recordUsage: q(`UPDATE device SET last_used_at = ?, last_used_protocol = ?, last_used_ip = ?, last_used_client = ?
+      WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`),
+    insertAddress: q('INSERT INTO address (address, salt, created_at, created_by) VALUES (?, ?, ?, ?)'),
+    listAddresses: q(`SELECT a.id, a.address, a.salt, a.generation, a.created_at,
+      (SELECT count(*) FROM device d WHERE d.address_id = a.id AND d.state = 'active' AND d.kind = 'device') AS devices,
+      (SELECT count(*) FROM device d WHERE d.address_id = a.id AND d.state = 'active' AND d.kind = 'generic') AS generic
+      FROM address a ORDER BY a.address`),
+    deleteAddress: q('DELETE FROM address WHERE id = ?'),
+    bumpGeneration: q('UPDATE address SET generation = generation + 1 WHERE id = ?'),
+    devicesOf: q(`SELECT * FROM device WHERE address_id = ? ORDER BY kind = 'device', id`),
+    device: q('SELECT * FROM device WHERE id = ? AND address_id = ?'),
+    genericOf: q(`SELECT * FROM device WHERE address_id = ? AND kind = 'generic'`),
+    insertDevice: q(`INSERT INTO device (address_id, kind, name, user, scopes, state, created_at, created_by, expires_at)
+      VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)`),
+    insertCredential: q(`INSERT INTO credential (address_id, device_id, digest, params, legacy_scheme, legacy_hash, state, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, 'active', ?)`),
+    renameDevice: q('UPDATE device SET name = ? WHERE id = ?'),
+    retireCredentials: q(`UPDATE credential SET state = ?, retired_at = ? WHERE device_id = ? AND state = 'active'`),
+    revokeDevice: q(`UPDATE device SET state = 'revoked', revoked_at = ? WHERE id = ?`),
+    insertRevocation: q('INSERT INTO revocation (at, address, device_id, reason) VALUES (?, ?, ?, ?)'),
+    revocationsSince: q('SELECT seq, at, address, device_id, reason FROM revocation WHERE seq > ? ORDER BY seq'),
+    lastRevocation: q('SELECT max(seq) AS seq FROM revocation'),
+    insertEvent: q(`INSERT INTO event (at, last_at, count, type, address, device_id, device_name, reason, protocol, ip, client, actor, detail)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    eventsAll: q('SELECT * FROM event ORDER BY id DESC LIMIT ?'),
+    eventsOf: q('SELECT * FROM event WHERE address = ? ORDER BY id DESC LIMIT ?'),
+    purgeCredentials: q(`DELETE FROM credential WHERE state != 'active' AND retired_at < ?`),
+    // a revoked generic stays: it is the marker that the address's legacy password was revoked for good
+    purgeDevices: q(`DELETE FROM device WHERE state = 'revoked' AND kind = 'device' AND revoked_at < ?
+      AND NOT EXISTS (SELECT 1 FROM credential c WHERE c.device_id = device.id)`),
+    purgeEvents: q('DELETE FROM event WHERE last_at < ?'),
+    purgeJournal: q('DELETE FROM revocation WHERE at < ?'),
+  };
+}
+
+function toAddress(row: AddressRecord): AddressRow {
+  return { id: row.id, address: row.address, salt: row.salt, generation: row.generation, createdAt: row.created_at };
+}
+
+function toScopes(text: string): Scope[] {
+  return text === '' ? [] : (text.split(',') as Scope[]);
+}
+
+function toCredential(row: CredentialRecord): CredentialView {
+  return {
+    id: row.id, state: row.state, retiredAt: row.retired_at, addressId: row.address_id, generation: row.generation, deviceId: row.device_id,
+    deviceKind: row.kind, deviceName: row.name, deviceState: row.device_state, scopes: toScopes(row.scopes), expiresAt: row.expires_at,
+  };
+}
+
+function toDevice(row: DeviceRecord): DeviceRow {
+  return {
+    id: row.id, addressId: row.address_id, kind: row.kind, name: row.name, user: row.user, scopes: toScopes(row.scopes),
+    state: row.state, createdAt: row.created_at, createdBy: row.created_by, expiresAt: row.expires_at, revokedAt: row.revoked_at,
+    lastUse: row.last_used_at === null
+      ? null
+      : { at: row.last_used_at, protocol: row.last_used_protocol ?? '', ip: row.last_used_ip ?? '', client: row.last_used_client },
+  };
+}
+
+function toEvent(row: EventRecord): StoredEvent {
+  return {
+    id: row.id, at: row.at, lastAt: row.last_at, count: row.count, type: row.type, address: row.address, deviceId: row.device_id,
+    deviceName: row.device_name, reason: row.reason, protocol: row.protocol, ip: row.ip, client: row.client, actor: row.actor,
+    detail: row.detail ? (JSON.parse(row.detail) as Record<string, unknown>) : null,
+  };
+}

@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildConfig, DEFAULT_CONFIG_FILE, loadConfigFile } from '../../../src/config/load.js';
+import { parseDuration } from '../../../src/config/duration.js';
+import { ROOT } from '../../helpers/env.js';
+
+describe('configuration', () => {
+  it('the embedded default loads, keeps data under ./data at the checkout root, and is frozen', () => {
+    const config = loadConfigFile(DEFAULT_CONFIG_FILE);
+    expect(config.data_dir).toBe(path.join(ROOT, 'data'));
+    expect(config.control.socket).toBe(path.join(ROOT, 'data', 'control.sock'));
+    expect(config.hashing).toMatchObject({ memory_kib: 19456, iterations: 2, parallelism: 1 });
+    expect(config.imap.listen).toEqual(['127.0.0.1:1143']);
+    expect(config.dovecot_auth.listen).toEqual([path.join(ROOT, 'data', 'auth.sock')]);
+    expect(Object.isFrozen(config.auth.trusted_networks)).toBe(true);
+    expect(() => ((config.hashing as { iterations: number }).iterations = 1)).toThrow();
+  });
+
+  it('an empty configuration gets every default', () => {
+    const config = buildConfig({});
+    expect(config.auth.tombstone_retention).toBe(30 * 86_400_000);
+    expect(config.auth.failure_delay).toBe(2000);
+    expect(config.smtp.upstream.xclient).toBe(true);
+  });
+
+  it('rejects unknown keys and bad values with the path of each problem', () => {
+    expect(() => buildConfig({ hashing: { memory_kb: 1 } })).toThrow(/hashing/);
+    expect(() => buildConfig({ nonsense: true })).toThrow(/nonsense|Unrecognized/);
+    expect(() => buildConfig({ auth: { trusted_networks: ['10.0.0.0/33'] } })).toThrow(/auth\.trusted_networks/);
+    expect(() => buildConfig({ imap: { listen: ['no port here'] } })).toThrow(/imap\.listen/);
+    expect(() => buildConfig({ auth: { cache_ttl: 'soon' } })).toThrow(/not a duration/);
+    expect(() => buildConfig({ imap: { upstream: { tls: 'maybe' } } })).toThrow(/imap\.upstream\.tls/);
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('2s')).toBe(2000);
+    expect(parseDuration('10m')).toBe(600_000);
+    expect(parseDuration('30d')).toBe(30 * 86_400_000);
+    expect(parseDuration(5)).toBe(5000);
+    expect(parseDuration('5 parsecs')).toBeNull();
+    expect(parseDuration('')).toBeNull();
+  });
+});
