@@ -48,7 +48,7 @@ export const blfCrypt: LegacyScheme = {
     // OpenBSD's old 8-bit length wrap for passwords over 254 bytes; cutting
     // at 72 bytes first (all bcrypt reads anyway) makes every variant agree
     // with crypt_blowfish, which Dovecot and libxcrypt use.
-    const minor = parsed.minor === 'q' ? 'b' : parsed.minor;
+    const minor = parsed.minor === 'y' ? 'b' : parsed.minor;
     const cost = String(parsed.cost).padStart(2, '0');
     const key = password.subarray(0, MAX_KEY_BYTES);
     const computed = await bcrypt.hash(key, `$2${minor}$${cost}$${parsed.salt}`);
