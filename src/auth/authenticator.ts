@@ -47,7 +47,19 @@ export class Authenticator {
   async authenticate(attempt: LoginAttempt): Promise<LoginResult> {
     let result: LoginResult;
     try {
-      result = await this.#decide(attempt);
+      const address = normalizeAddress(attempt.address);
+      if (address === null || attempt.password.length === 0 || Buffer.byteLength(attempt.password) > MAX_PASSWORD_BYTES) {
+        result = fail('malformed', address, null, false);
+      } else {
+        const key = this.#d.cache.key(address, attempt.password);
+        // a cache hit is decided synchronously: one HMAC, one primary-key read, no hash
+        result = this.#fromCache(address, key, attempt) ?? (await this.#verifyCold(address, key, attempt));
+      }
+      if (!result.ok) {
+        // failures answer no sooner than the client IP's penalty delay; successes never wait
+        const delay = this.#d.throttle.delayFor(attempt.clientIp);
+        if (delay > 0) await sleep(delay);
+      }
     } catch (err) {
       this.#d.log.error({ err, address: attempt.address, protocol: attempt.protocol }, 'login could not be decided');
       result = fail('internal', null, null, false);
@@ -56,14 +68,8 @@ export class Authenticator {
     return result;
   }
 
-  async #decide(attempt: LoginAttempt): Promise<LoginResult> {
-    const address = normalizeAddress(attempt.address);
-    if (address === null || attempt.password.length === 0 || Buffer.byteLength(attempt.password) > MAX_PASSWORD_BYTES) {
-      return fail('malformed', address, null, false);
-    }
+  #fromCache(address: string, key: string, attempt: LoginAttempt): LoginResult | undefined {
     const { cache, store, throttle } = this.#d;
-    const key = cache.key(address, attempt.password);
-
     const proof = cache.proof(key);
     if (proof) {
       // ids are never reused, so the row read by primary key is the credential that was proven
@@ -71,7 +77,7 @@ export class Authenticator {
       if (credential) {
         const verdict = this.#judge(address, credential, attempt, true);
         // a failing verdict stands only while the address is unchanged: the password may since belong to a new device
-        if (verdict.ok || proof.generation === credential.generation) return this.#answer(verdict, attempt);
+        if (verdict.ok || proof.generation === store.addressGeneration(credential.addressId)) return verdict;
       }
       cache.forget(key);
     }
@@ -79,17 +85,13 @@ export class Authenticator {
     const miss = cache.miss(key);
     if (miss) {
       const row = store.findAddress(address);
-      if (sameAddressState(miss, row)) {
-        return this.#answer(fail(row ? 'wrong-password' : 'unknown-address', address, null, true), attempt);
-      }
+      if (sameAddressState(miss, row)) return fail(row ? 'wrong-password' : 'unknown-address', address, null, true);
       cache.forget(key);
     }
 
     // from here on the attempt costs a hash: the fresh-failure limits apply
-    if (throttle.addressLocked(address) && !throttle.isTrusted(attempt.clientIp)) {
-      return this.#answer(fail('throttled', address, null, false), attempt);
-    }
-    return this.#verifyCold(address, key, attempt);
+    if (throttle.addressLocked(address) && !throttle.isTrusted(attempt.clientIp)) return fail('throttled', address, null, false);
+    return undefined;
   }
 
   async #verifyCold(address: string, key: string, attempt: LoginAttempt): Promise<LoginResult> {
@@ -116,11 +118,11 @@ export class Authenticator {
     const generation = row?.generation ?? 0;
     if (credential) {
       cache.rememberProof(key, { credentialId: credential.id, generation });
-      return this.#answer(this.#judge(address, credential, attempt, false), attempt);
+      return this.#judge(address, credential, attempt, false);
     }
     cache.rememberMiss(key, { addressId: row?.id ?? null, generation });
     throttle.freshFailure(attempt.clientIp, row ? address : null);
-    return this.#answer(fail(row ? 'wrong-password' : 'unknown-address', address, null, false), attempt);
+    return fail(row ? 'wrong-password' : 'unknown-address', address, null, false);
   }
 
   /**
@@ -154,26 +156,26 @@ export class Authenticator {
     return { ok: true, address, deviceId: credential.deviceId, deviceName: name, generic: credential.deviceKind === 'generic', cached };
   }
 
-  /** Failures answer no sooner than the client IP's penalty delay; successes never wait. */
-  async #answer(result: LoginResult, attempt: LoginAttempt): Promise<LoginResult> {
-    if (result.ok) return result;
-    const delay = this.#d.throttle.delayFor(attempt.clientIp);
-    if (delay > 0) await sleep(delay);
-    return result;
-  }
-
   #record(attempt: LoginAttempt, result: LoginResult): void {
     const at = this.#d.now();
-    const common = { at, protocol: attempt.protocol, ip: attempt.clientIp, client: attempt.clientName ?? null };
+    const { protocol, clientIp: ip } = attempt;
+    const client = attempt.clientName ?? null;
     if (result.ok) {
+      const { address, deviceId, deviceName } = result;
       this.#d.recorder.record(
-        { ...common, type: 'login.ok', address: result.address, deviceId: result.deviceId, deviceName: result.deviceName },
-        { deviceId: result.deviceId, use: { at, protocol: attempt.protocol, ip: attempt.clientIp, client: attempt.clientName ?? null } },
+        `ok\0${deviceId}\0${protocol}\0${ip}\0${client}`,
+        at,
+        () => ({ at, type: 'login.ok', address, deviceId, deviceName, protocol, ip, client }),
+        { deviceId, use: { at, protocol, ip, client } },
       );
     } else {
       const address = result.address ?? truncate(attempt.address);
       const detail = result.since === null ? null : { since: new Date(result.since).toISOString() };
-      this.#d.recorder.record({ ...common, type: 'login.fail', address, deviceName: result.deviceName, reason: result.reason, detail });
+      this.#d.recorder.record(
+        `fail\0${address}\0${result.reason}\0${result.deviceName}\0${protocol}\0${ip}\0${client}`,
+        at,
+        () => ({ at, type: 'login.fail', address, deviceName: result.deviceName, reason: result.reason, protocol, ip, client, detail }),
+      );
     }
   }
 }

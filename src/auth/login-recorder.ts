@@ -28,14 +28,19 @@ export class LoginRecorder {
     this.#options = options;
   }
 
-  record(event: AuditEvent, usage?: { deviceId: number; use: LastUse }): void {
-    const key = [event.type, event.address, event.deviceId, event.reason, event.protocol, event.ip, event.client].join('\u0000');
+  /**
+   * Records one login result. `key` identifies what makes two results the
+   * same (device or reason, protocol, IP, client); `build` makes the event
+   * only the first time a key is seen in the interval, so a repeat costs a
+   * counter increment and no allocation.
+   */
+  record(key: string, at: number, build: () => AuditEvent, usage?: { deviceId: number; use: LastUse }): void {
     const pending = this.#events.get(key);
     if (pending) {
       pending.count++;
-      pending.lastAt = event.at;
+      pending.lastAt = at;
     } else {
-      this.#events.set(key, { ...event, count: 1, lastAt: event.at });
+      this.#events.set(key, { ...build(), count: 1, lastAt: at });
     }
     if (usage) this.#usage.set(usage.deviceId, usage.use);
     if (this.#events.size + this.#usage.size >= this.#options.maxBuffered) this.flush();

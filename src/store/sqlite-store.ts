@@ -17,10 +17,11 @@ import type {
 
 /* Raw row shapes as SQLite returns them. */
 interface AddressRecord { id: number; address: string; salt: Buffer; generation: number; created_at: number }
-interface CredentialRecord {
-  id: number; state: CredentialView['state']; retired_at: number | null; address_id: number; generation: number; device_id: number;
-  kind: DeviceRow['kind']; name: string; device_state: DeviceRow['state']; scopes: string; expires_at: number | null;
-}
+/** Credential reads are on the login path: array rows skip building a keyed object per read. */
+type CredentialTuple = [
+  id: number, state: CredentialView['state'], retiredAt: number | null, addressId: number, deviceId: number,
+  kind: DeviceRow['kind'], name: string, deviceState: DeviceRow['state'], scopes: string, expiresAt: number | null,
+];
 interface DeviceRecord {
   id: number; address_id: number; kind: DeviceRow['kind']; name: string; user: string | null; scopes: string;
   state: DeviceRow['state']; created_at: number; created_by: string | null; expires_at: number | null;
@@ -34,9 +35,9 @@ interface EventRecord {
 }
 
 const CREDENTIAL_SELECT = `SELECT
-  c.id, c.state, c.retired_at, c.address_id, a.generation, c.device_id,
+  c.id, c.state, c.retired_at, c.address_id, c.device_id,
   d.kind, d.name, d.state AS device_state, d.scopes, d.expires_at
-  FROM credential c JOIN device d ON d.id = c.device_id JOIN address a ON a.id = c.address_id`;
+  FROM credential c JOIN device d ON d.id = c.device_id`;
 
 /** The SQLite implementation of the store: prepared statements, one transaction per change. */
 export class SqliteStore implements CredentialStore {
@@ -53,18 +54,22 @@ export class SqliteStore implements CredentialStore {
     return this.#db;
   }
 
+  addressGeneration(addressId: number): number | undefined {
+    return this.#sql.generation.get(addressId) as number | undefined;
+  }
+
   findAddress(address: string): AddressRow | undefined {
     const row = this.#sql.addressByName.get(address) as AddressRecord | undefined;
     return row && toAddress(row);
   }
 
   credentialById(id: number): CredentialView | undefined {
-    const row = this.#sql.credentialById.get(id) as CredentialRecord | undefined;
+    const row = this.#sql.credentialById.get(id) as CredentialTuple | undefined;
     return row && toCredential(row);
   }
 
   credentialByDigest(addressId: number, digest: Buffer): CredentialView | undefined {
-    const row = this.#sql.credentialByDigest.get(addressId, digest) as CredentialRecord | undefined;
+    const row = this.#sql.credentialByDigest.get(addressId, digest) as CredentialTuple | undefined;
     return row && toCredential(row);
   }
 
@@ -82,18 +87,18 @@ export class SqliteStore implements CredentialStore {
 
   recordUsage(updates: readonly UsageUpdate[]): void {
     if (updates.length === 0) return;
-    this.#db.transaction(() => {
+    this.#batch(() => {
       for (const { deviceId, use } of updates) {
         this.#sql.recordUsage.run(use.at, use.protocol, use.ip, use.client, deviceId, use.at);
       }
-    })();
+    });
   }
 
   appendEvents(events: readonly AuditEvent[]): void {
     if (events.length === 0) return;
-    this.#db.transaction(() => {
+    this.#batch(() => {
       for (const event of events) this.#insertEvent(event);
-    })();
+    });
   }
 
   addAddress(address: string, salt: Buffer, actor: string): AddressRow {
@@ -134,8 +139,8 @@ export class SqliteStore implements CredentialStore {
   }
 
   activeDigestOwner(addressId: number, digest: Buffer): string | undefined {
-    const row = this.#sql.credentialByDigest.get(addressId, digest) as CredentialRecord | undefined;
-    return row && row.state === 'active' && row.device_state === 'active' ? row.name : undefined;
+    const credential = this.credentialByDigest(addressId, digest);
+    return credential && credential.state === 'active' && credential.deviceState === 'active' ? credential.deviceName : undefined;
   }
 
   addDevice(device: NewDevice): DeviceRow {
@@ -265,6 +270,21 @@ export class SqliteStore implements CredentialStore {
     if (this.#db.open) this.#db.close();
   }
 
+  /**
+   * The batched login-path writes (audit rows, last use) commit without an
+   * fsync: they survive a killed process, and a power cut costs at most the
+   * last second of them — never an administrative change, which commits
+   * with synchronous=FULL. Waiting for the disk here would stall every login.
+   */
+  #batch(body: () => void): void {
+    this.#db.pragma('synchronous = NORMAL');
+    try {
+      this.#db.transaction(body)();
+    } finally {
+      this.#db.pragma('synchronous = FULL');
+    }
+  }
+
   /** BEGIN IMMEDIATE: take the write lock up front so a second process cannot interleave a read-then-write. */
   #write<T>(body: () => T): T {
     return this.#db.transaction(body).immediate();
@@ -302,10 +322,11 @@ function prepare(db: Db) {
   return {
     addressByName: q('SELECT id, address, salt, generation, created_at FROM address WHERE address = ?'),
     addressById: q('SELECT address FROM address WHERE id = ?'),
-    credentialById: q(`${CREDENTIAL_SELECT} WHERE c.id = ?`),
+    generation: q('SELECT generation FROM address WHERE id = ?').pluck(),
+    credentialById: q(`${CREDENTIAL_SELECT} WHERE c.id = ?`).raw(true),
     // an active row wins over a tombstone carrying the same digest (a password reused after a revoke)
     credentialByDigest: q(`${CREDENTIAL_SELECT}
-      WHERE c.address_id = ? AND c.digest = ? ORDER BY (c.state = 'active') DESC, c.id DESC LIMIT 1`),
+      WHERE c.address_id = ? AND c.digest = ? ORDER BY (c.state = 'active') DESC, c.id DESC LIMIT 1`).raw(true),
     paramSets: q('SELECT DISTINCT params FROM credential WHERE address_id = ? AND params IS NOT NULL'),
     // bounded: each candidate costs a legacy hash on a failed login
     pendingLegacy: q(`SELECT id, legacy_scheme AS scheme, legacy_hash AS hash FROM credential
@@ -351,15 +372,19 @@ function toAddress(row: AddressRecord): AddressRow {
   return { id: row.id, address: row.address, salt: row.salt, generation: row.generation, createdAt: row.created_at };
 }
 
+/** Scope lists are a handful of distinct strings: parse each once. */
+const scopeLists = new Map<string, Scope[]>();
 function toScopes(text: string): Scope[] {
-  return text === '' ? [] : (text.split(',') as Scope[]);
+  let scopes = scopeLists.get(text);
+  if (!scopes) {
+    scopes = Object.freeze(text === '' ? [] : (text.split(',') as Scope[])) as Scope[];
+    if (scopeLists.size < 64) scopeLists.set(text, scopes);
+  }
+  return scopes;
 }
 
-function toCredential(row: CredentialRecord): CredentialView {
-  return {
-    id: row.id, state: row.state, retiredAt: row.retired_at, addressId: row.address_id, generation: row.generation, deviceId: row.device_id,
-    deviceKind: row.kind, deviceName: row.name, deviceState: row.device_state, scopes: toScopes(row.scopes), expiresAt: row.expires_at,
-  };
+function toCredential([id, state, retiredAt, addressId, deviceId, kind, name, deviceState, scopes, expiresAt]: CredentialTuple): CredentialView {
+  return { id, state, retiredAt, addressId, deviceId, deviceKind: kind, deviceName: name, deviceState, scopes: toScopes(scopes), expiresAt };
 }
 
 function toDevice(row: DeviceRecord): DeviceRow {

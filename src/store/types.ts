@@ -48,8 +48,6 @@ export interface CredentialView {
   state: CredentialState;
   retiredAt: number | null;
   addressId: number;
-  /** The address's generation as read together with this row. */
-  generation: number;
   deviceId: number;
   deviceKind: DeviceKind;
   deviceName: string;
@@ -119,6 +117,7 @@ export interface UsageUpdate {
 export interface CredentialStore {
   // --- the login path: prepared statements, primary-key or unique-index reads
   findAddress(address: string): AddressRow | undefined;
+  addressGeneration(addressId: number): number | undefined;
   credentialById(id: number): CredentialView | undefined;
   credentialByDigest(addressId: number, digest: Buffer): CredentialView | undefined;
   /** Parameter sets of the address's stored digests (normally just one). */
