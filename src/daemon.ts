@@ -11,11 +11,13 @@ import { CredentialAdmin } from './credentials/admin.js';
 import type { HashParams } from './credentials/digest.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { NetworkSet } from './net/networks.js';
+import { loadTlsMaterial } from './net/tls.js';
 import { VERSION } from './paths.js';
 import { JournalTailer } from './sessions/journal-tailer.js';
 import { SessionRegistry } from './sessions/registry.js';
 import { schemaVersion } from './store/database.js';
 import { SqliteStore } from './store/sqlite-store.js';
+import { SURFACES, type Surface } from './surfaces.js';
 
 export const DATABASE_FILE = 'devicepass.db';
 const JOURNAL_POLL_MS = 50;
@@ -32,6 +34,7 @@ export interface Daemon {
   readonly authenticator: Authenticator;
   readonly admin: CredentialAdmin;
   readonly registry: SessionRegistry;
+  readonly surfaces: readonly Surface[];
   stop(): Promise<void>;
 }
 
@@ -67,6 +70,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   const core = createCore(config, log);
   const { store, registry, cache, queue, throttle, recorder } = core;
   const startedAt = Date.now();
+  const surfaces: Surface[] = [];
 
   const tailer = new JournalTailer(store, registry, log);
   tailer.start(JOURNAL_POLL_MS);
@@ -95,7 +99,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     proofCache: cache.stats(),
     hashQueue: queue.stats(),
     throttle: throttle.stats(),
-    surfaces: { control: config.control.socket },
+    surfaces: Object.fromEntries([['control', [config.control.socket]], ...surfaces.map((s) => [s.name, s.addresses()])]),
   });
 
   const control = new ControlServer(
@@ -105,7 +109,19 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   );
   try {
     await control.listen();
+    if (SURFACES.length > 0) {
+      const tls = await loadTlsMaterial(config, log);
+      const ctx = { config, log, authenticator: core.authenticator, registry, throttle, tls };
+      for (const factory of SURFACES) {
+        const surface = factory(ctx);
+        if (!surface) continue;
+        await surface.start();
+        surfaces.push(surface);
+      }
+    }
   } catch (err) {
+    for (const surface of surfaces.reverse()) await surface.stop();
+    await control.close();
     tailer.stop();
     store.close();
     throw err;
@@ -120,10 +136,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     authenticator: core.authenticator,
     admin: core.admin,
     registry,
+    surfaces,
     stop: () =>
       (stopping ??= (async () => {
         for (const timer of timers) clearInterval(timer);
         tailer.stop();
+        for (const surface of [...surfaces].reverse()) await surface.stop();
         await control.close();
         recorder.flush();
         store.close();

@@ -66,8 +66,8 @@ export function buildConfig(raw: unknown, file: string | null = null): Config {
     tls: { cert: inData(value.tls.cert), key: inData(value.tls.key) },
     imap: { ...value.imap, listen: resolveListen(value.imap.listen), listen_tls: resolveListen(value.imap.listen_tls) },
     smtp: { ...value.smtp, listen: resolveListen(value.smtp.listen), listen_tls: resolveListen(value.smtp.listen_tls) },
-    dovecot_auth: { listen: resolveListen(value.dovecot_auth.listen) },
-    http: { listen: resolveListen(value.http.listen) },
+    dovecot_auth: { ...value.dovecot_auth, listen: resolveListen(value.dovecot_auth.listen) },
+    http: { ...value.http, listen: resolveListen(value.http.listen) },
   });
 }
 

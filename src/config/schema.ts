@@ -65,6 +65,12 @@ export const configSchema = z.strictObject({
   imap: section({
     listen: z.array(listenAddress).default(['127.0.0.1:1143']),
     listen_tls: z.array(listenAddress).default(['127.0.0.1:1993']),
+    /** PROXY protocol v1/v2 is accepted only from these networks (e.g. a load balancer). */
+    trusted_proxies: z.array(cidr).default([]),
+    /** Before login: silence longer than this ends the connection. */
+    idle_timeout: duration.prefault('60s'),
+    max_auth_failures: z.number().int().min(1).default(3),
+    max_bad_commands: z.number().int().min(1).default(10),
     upstream: section({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(1).max(65535).default(143),
@@ -76,17 +82,35 @@ export const configSchema = z.strictObject({
   smtp: section({
     listen: z.array(listenAddress).default(['127.0.0.1:1587']),
     listen_tls: z.array(listenAddress).default(['127.0.0.1:1465']),
+    trusted_proxies: z.array(cidr).default([]),
+    /** The name in the greeting and EHLO reply (default: the host name). */
+    hostname: z.string().default(''),
+    max_message_bytes: z.number().int().min(1024).default(50 * 1024 * 1024),
+    max_recipients: z.number().int().min(1).default(100),
+    max_unauthenticated_commands: z.number().int().min(1).default(20),
+    max_auth_failures: z.number().int().min(1).default(3),
+    /** strict: MAIL FROM must be the login address (or one of its aliases); off: any sender. */
+    sender_policy: z.enum(['strict', 'off']).default('strict'),
+    /** Extra senders an address may use: { "alice@example.com" = ["sales@example.com"] }. */
+    aliases: z.record(z.string(), z.array(z.string())).default({}),
     upstream: section({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(1).max(65535).default(25),
+      tls: z.enum(['none', 'starttls', 'implicit']).default('none'),
       xclient: z.boolean().default(true),
     }),
   }),
   dovecot_auth: section({
     listen: z.array(listenAddress).default(['auth.sock']),
+    /** Unix socket mode, octal text: the MTA's user must be able to connect (see group). */
+    mode: z.string().regex(/^0?[0-7]{3}$/).default('0660'),
+    /** Group owning the Unix socket, e.g. "postfix"; empty keeps the daemon's group. */
+    group: z.string().default(''),
   }),
   http: section({
     listen: z.array(listenAddress).default(['127.0.0.1:8465']),
+    /** nginx auth_http must send this in the X-Devicepass-Secret header; empty refuses every auth_http request. */
+    nginx_secret: z.string().default(''),
   }),
 });
 

@@ -1,0 +1,4 @@
+import type { SurfaceFactory } from '../surfaces.js';
+
+// Placeholder while this front is being built: it serves nothing, so the daemon skips it.
+export const smtpSurface: SurfaceFactory = () => null;
