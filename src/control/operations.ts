@@ -71,5 +71,8 @@ async function authTest(ctx: ControlContext, a: Args): Promise<unknown> {
   // the administrator may know why; a client never would
   return result.ok
     ? { ok: true, address: result.address, device: { id: result.generic ? 'generic' : String(result.deviceId), name: result.deviceName } }
-    : { ok: false, reason: result.reason, device: result.deviceName, temporary: result.temporary };
+    : {
+      ok: false, reason: result.reason, device: result.deviceName, temporary: result.temporary,
+      since: result.since === null ? null : new Date(result.since).toISOString(),
+    };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
@@ -12,8 +12,12 @@ export type Db = Database.Database;
  * writes are batched, so the fsync per batch costs nothing noticeable.
  */
 export function openDatabase(file: string): Db {
+  const fresh = file !== ':memory:' && !existsSync(file);
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const db = new Database(file);
+  // digests and imported legacy hashes (some schemes are plaintext) are for the daemon's eyes only;
+  // SQLite gives the -wal and -shm files the mode of the database file
+  if (fresh) chmodSync(file, 0o600);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');

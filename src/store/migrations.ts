@@ -69,7 +69,7 @@ export const MIGRATIONS: readonly string[] = [
     actor        TEXT,
     detail       TEXT
   ) STRICT;
-  CREATE INDEX event_by_address ON event(address, id);
+  CREATE INDEX event_by_address ON event(address, at);
   CREATE INDEX event_by_time ON event(at);
 
   -- append-only journal other processes tail to cut the sessions they hold

@@ -154,7 +154,8 @@ export class SqliteStore implements CredentialStore {
       this.#bump(device.addressId);
       this.#insertEvent({
         at: now, type: 'device.add', address: this.#addressName(device.addressId), deviceId: id, deviceName: device.name,
-        actor: device.actor, detail: { user: device.user, scopes: device.scopes, expires: device.expiresAt },
+        actor: device.actor,
+        detail: { user: device.user, scopes: device.scopes, expires: device.expiresAt === null ? null : new Date(device.expiresAt).toISOString() },
       });
       return this.device(device.addressId, id)!;
     });
@@ -357,8 +358,9 @@ function prepare(db: Db) {
     lastRevocation: q('SELECT max(seq) AS seq FROM revocation'),
     insertEvent: q(`INSERT INTO event (at, last_at, count, type, address, device_id, device_name, reason, protocol, ip, client, actor, detail)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    eventsAll: q('SELECT * FROM event ORDER BY id DESC LIMIT ?'),
-    eventsOf: q('SELECT * FROM event WHERE address = ? ORDER BY id DESC LIMIT ?'),
+    // by time, not id: login results are written in batches after the admin changes around them
+    eventsAll: q('SELECT * FROM event ORDER BY at DESC, id DESC LIMIT ?'),
+    eventsOf: q('SELECT * FROM event WHERE address = ? ORDER BY at DESC, id DESC LIMIT ?'),
     purgeCredentials: q(`DELETE FROM credential WHERE state != 'active' AND retired_at < ?`),
     // a revoked generic stays: it is the marker that the address's legacy password was revoked for good
     purgeDevices: q(`DELETE FROM device WHERE state = 'revoked' AND kind = 'device' AND revoked_at < ?

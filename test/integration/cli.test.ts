@@ -71,6 +71,12 @@ describe('devicepass CLI against a running daemon', () => {
     expect(log.stdout).toMatch(/login failed .*revoked device "iPhone" still trying/);
     expect(log.stdout).toMatch(/login ok .*"Outlook"/);
     expect(log.stdout).toMatch(/device\.revoke .*"iPhone"/);
+    // chronological, although login results reach the database in batches after the admin changes
+    const lines = log.stdout.split('\n');
+    const firstLogin = lines.findIndex((l) => /login ok .*"iPhone"/.test(l));
+    const revoked = lines.findIndex((l) => /device\.revoke/.test(l));
+    expect(firstLogin).toBeGreaterThan(-1);
+    expect(firstLogin).toBeLessThan(revoked);
   });
 
   it('resets a device: the old password is refused as reset-away, the new one works', async () => {
@@ -147,5 +153,20 @@ describe('devicepass CLI against a running daemon', () => {
   it('status answers with the schema version and counters', async () => {
     const status = (await json(['status'])) as Record<string, unknown>;
     expect(status).toMatchObject({ schemaVersion: 1, pid: daemon.child.pid });
+  });
+});
+
+describe('the database file', () => {
+  it('is created owner-only, with its WAL', async () => {
+    const { dir, cleanup } = tempDir();
+    const config = writeConfig(dir);
+    const daemon = await startDaemonProcess(config, path.join(dir, 'control.sock'));
+    try {
+      await cli(['--config', config, 'address', 'add', 'x@example.com']);
+      for (const file of ['devicepass.db', 'devicepass.db-wal']) expect(statSync(path.join(dir, file)).mode & 0o777).toBe(0o600);
+    } finally {
+      await daemon.stop();
+      cleanup();
+    }
   });
 });

@@ -37,11 +37,11 @@ export function registerObserve(program: Command, ctx: CliContext): void {
     .action(async (address: string, opts: { protocol: string; ip?: string }) => {
       const password = await readSecret('Password: ');
       const result = (await ctx.call('auth.test', { address, password, protocol: opts.protocol, clientIp: opts.ip })) as {
-        ok: boolean; address?: string; device: { id: string; name: string } | string | null; reason?: string;
+        ok: boolean; address?: string; device: { id: string; name: string } | string | null; reason?: string; since?: string | null;
       };
       ctx.emit(result, () => result.ok && typeof result.device === 'object' && result.device
         ? `ok: ${result.address} as device ${result.device.id} "${result.device.name}"`
-        : `failed: ${describeReason(result.reason ?? 'unknown', typeof result.device === 'string' ? result.device : null)}`);
+        : `failed: ${describeReason(result.reason ?? 'unknown', typeof result.device === 'string' ? result.device : null, result.since ?? null)}`);
       if (!result.ok) process.exitCode = 1;
     });
 
