@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +71,19 @@ describe('control socket robustness', () => {
     half.write('{"op":"sta');
     half.destroy();
     expect((await exchange('{"op":"status"}\n', 1))[0]).toMatchObject({ ok: true });
+  });
+
+  it('with a configured group the socket is 0660 and group-owned', async () => {
+    const tmp = tempDir();
+    const grouped = await startDaemon(testConfig(tmp.dir, { control: { group: 'root' } }));
+    try {
+      const stat = statSync(path.join(tmp.dir, 'control.sock'));
+      expect(stat.mode & 0o777).toBe(0o660);
+      expect(stat.gid).toBe(0);
+    } finally {
+      await grouped.stop();
+      tmp.cleanup();
+    }
   });
 
   it('refuses to start a second daemon on a live socket', async () => {
