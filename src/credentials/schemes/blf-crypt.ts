@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { equalDigests } from './constant-time.js';
+import { parsedScheme } from './parsed-scheme.js';
 import type { LegacyScheme } from './types.js';
 
 /**
@@ -32,28 +33,17 @@ function parse(encoded: string): { minor: string; cost: number; salt: string; di
   return { minor, cost, salt, digest };
 }
 
-export const blfCrypt: LegacyScheme = {
-  name: 'BLF-CRYPT',
-  aliases: [],
-  weak: false,
-  check(encoded) {
-    const parsed = parse(encoded);
-    return typeof parsed === 'string' ? parsed : null;
-  },
-  async verify(encoded, password) {
-    const parsed = parse(encoded);
-    if (typeof parsed === 'string') return false;
-    // $2y$ (PHP, crypt_blowfish, what doveadm writes) is the same algorithm as
-    // $2b$, which the native module knows. $2a$ stays: the module then keeps
-    // OpenBSD's old 8-bit length wrap for passwords over 254 bytes; cutting
-    // at 72 bytes first (all bcrypt reads anyway) makes every variant agree
-    // with crypt_blowfish, which Dovecot and libxcrypt use.
-    const minor = parsed.minor === 'y' ? 'b' : parsed.minor;
-    const cost = String(parsed.cost).padStart(2, '0');
-    const key = password.subarray(0, MAX_KEY_BYTES);
-    const computed = await bcrypt.hash(key, `$2${minor}$${cost}$${parsed.salt}`);
-    // Compare only the digest: the prefix may differ ($2y$ vs $2b$), and the
-    // salt is an input, not something to match.
-    return equalDigests(Buffer.from(computed.slice(-31), 'latin1'), Buffer.from(parsed.digest, 'latin1'));
-  },
-};
+export const blfCrypt: LegacyScheme = parsedScheme({ name: 'BLF-CRYPT', weak: false }, parse, async (parsed, password) => {
+  // $2y$ (PHP, crypt_blowfish, what doveadm writes) is the same algorithm as
+  // $2b$, which the native module knows. $2a$ stays: the module then keeps
+  // OpenBSD's old 8-bit length wrap for passwords over 254 bytes; cutting
+  // at 72 bytes first (all bcrypt reads anyway) makes every variant agree
+  // with crypt_blowfish, which Dovecot and libxcrypt use.
+  const minor = parsed.minor === 'y' ? 'b' : parsed.minor;
+  const cost = String(parsed.cost).padStart(2, '0');
+  const key = password.subarray(0, MAX_KEY_BYTES);
+  const computed = await bcrypt.hash(key, `$2${minor}$${cost}$${parsed.salt}`);
+  // Compare only the digest: the prefix may differ ($2y$ vs $2b$), and the
+  // salt is an input, not something to match.
+  return equalDigests(Buffer.from(computed.slice(-31), 'latin1'), Buffer.from(parsed.digest, 'latin1'));
+});

@@ -1,6 +1,7 @@
 import { pbkdf2 } from 'node:crypto';
 import { promisify } from 'node:util';
 import { equalDigests } from './constant-time.js';
+import { parsedScheme } from './parsed-scheme.js';
 import type { LegacyScheme } from './types.js';
 
 /**
@@ -32,18 +33,7 @@ function parse(encoded: string): { salt: string; rounds: number; key: Buffer } |
   return { salt, rounds, key: Buffer.from(hex, 'hex') };
 }
 
-export const pbkdf2Scheme: LegacyScheme = {
-  name: 'PBKDF2',
-  aliases: [],
-  weak: false,
-  check(encoded) {
-    const parsed = parse(encoded);
-    return typeof parsed === 'string' ? parsed : null;
-  },
-  async verify(encoded, password) {
-    const parsed = parse(encoded);
-    if (typeof parsed === 'string') return false;
-    const computed = await derive(password, Buffer.from(parsed.salt, 'latin1'), parsed.rounds, KEY_BYTES, 'sha1');
-    return equalDigests(computed, parsed.key);
-  },
-};
+export const pbkdf2Scheme: LegacyScheme = parsedScheme({ name: 'PBKDF2', weak: false }, parse, async (parsed, password) => {
+  const computed = await derive(password, Buffer.from(parsed.salt, 'latin1'), parsed.rounds, KEY_BYTES, 'sha1');
+  return equalDigests(computed, parsed.key);
+});

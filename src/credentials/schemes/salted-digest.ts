@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { equalDigests } from './constant-time.js';
 import { decodeBase64Strict } from './encoding.js';
+import { parsedScheme } from './parsed-scheme.js';
 import type { LegacyScheme } from './types.js';
 
 /**
@@ -35,20 +36,9 @@ export function makeSaltedDigestScheme(
     }
     return { digest: raw.subarray(0, digestBytes), salt: raw.subarray(digestBytes) };
   };
-  return {
-    name,
-    aliases: [],
-    weak: true,
-    storedAs: 'base64',
-    check(encoded) {
-      const parts = split(encoded);
-      return typeof parts === 'string' ? parts : null;
-    },
-    async verify(encoded, password) {
-      const parts = split(encoded);
-      if (typeof parts === 'string') return false;
-      const computed = createHash(alg).update(password).update(parts.salt).digest();
-      return equalDigests(computed, parts.digest);
-    },
-  };
+  const scheme = parsedScheme({ name, weak: true }, split, async (parts, password) => {
+    const computed = createHash(alg).update(password).update(parts.salt).digest();
+    return equalDigests(computed, parts.digest);
+  });
+  return { ...scheme, storedAs: 'base64' };
 }

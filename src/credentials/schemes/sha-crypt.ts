@@ -1,5 +1,6 @@
 import { equalDigests } from './constant-time.js';
 import { shaCryptDigest } from './sha-crypt-worker.js';
+import { parsedScheme } from './parsed-scheme.js';
 import type { LegacyScheme } from './types.js';
 
 /**
@@ -47,19 +48,8 @@ function parse(id: '5' | '6', encoded: string): Parsed | string {
 
 export function makeShaCryptScheme(name: string, id: '5' | '6'): LegacyScheme {
   const alg = id === '6' ? 'sha512' : 'sha256';
-  return {
-    name,
-    aliases: [],
-    weak: false,
-    check(encoded) {
-      const parsed = parse(id, encoded);
-      return typeof parsed === 'string' ? parsed : null;
-    },
-    async verify(encoded, password) {
-      const parsed = parse(id, encoded);
-      if (typeof parsed === 'string') return false;
-      const computed = await shaCryptDigest(alg, password, parsed.salt, parsed.rounds);
-      return equalDigests(Buffer.from(computed, 'latin1'), Buffer.from(parsed.digest, 'latin1'));
-    },
-  };
+  return parsedScheme({ name, weak: false }, (encoded) => parse(id, encoded), async (parsed, password) => {
+    const computed = await shaCryptDigest(alg, password, parsed.salt, parsed.rounds);
+    return equalDigests(Buffer.from(computed, 'latin1'), Buffer.from(parsed.digest, 'latin1'));
+  });
 }
