@@ -17,12 +17,36 @@ export function tempDir(prefix = 'dp'): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A config object as the daemon would load it, with data under `dir`. */
-export function testConfig(dir: string, overrides: Record<string, unknown> = {}): Config {
-  return buildConfig({ data_dir: dir, hashing: FAST_HASHING, log: { level: 'silent' }, ...overrides });
+/**
+ * Every network front off unless a test turns it on: the defaults are fixed
+ * ports, and tests run side by side. Unix-socket surfaces live under the
+ * test's own folder, so they may stay.
+ */
+const NO_FRONTS = {
+  imap: { listen: [], listen_tls: [] },
+  smtp: { listen: [], listen_tls: [] },
+  http: { listen: [] },
+};
+
+type Tree = Record<string, unknown>;
+const isTree = (value: unknown): value is Tree => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Merges `overrides` into `base` section by section (arrays and values replace). */
+export function deepMerge(base: Tree, overrides: Tree): Tree {
+  const merged: Tree = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    const current = merged[key];
+    merged[key] = isTree(current) && isTree(value) ? deepMerge(current, value) : value;
+  }
+  return merged;
 }
 
-/** Writes a TOML config for a daemon process and returns its path. */
+/** A config object as the daemon would load it, with data under `dir`; `overrides` merge section by section. */
+export function testConfig(dir: string, overrides: Tree = {}): Config {
+  return buildConfig(deepMerge({ data_dir: dir, hashing: FAST_HASHING, log: { level: 'silent' }, ...NO_FRONTS }, overrides));
+}
+
+/** Writes a TOML config for a daemon process (network fronts off) and returns its path; `extra` must not repeat [imap], [smtp] or [http]. */
 export function writeConfig(dir: string, extra = ''): string {
   const file = path.join(dir, 'devicepass.toml');
   writeFileSync(
@@ -34,6 +58,14 @@ level = "info"
 memory_kib = ${FAST_HASHING.memory_kib}
 iterations = ${FAST_HASHING.iterations}
 parallelism = 1
+[imap]
+listen = []
+listen_tls = []
+[smtp]
+listen = []
+listen_tls = []
+[http]
+listen = []
 ${extra}
 `,
   );
