@@ -5,11 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { tempDir, testConfig } from '../helpers/env.js';
 import { b64, SmtpTalk } from '../unit/smtp/helpers.js';
+import { serversReady } from './helpers/require-servers.js';
 import { POSTFIX_REFUSED_RECIPIENT, postfixInstalled, startPostfix, type PostfixInstance } from './helpers/postfix.js';
 
 const run = promisify(execFile);
 const ALICE = 'alice@example.com';
-const canRun = postfixInstalled() && process.getuid?.() === 0;
+const canRun = serversReady(postfixInstalled() && process.getuid?.() === 0, 'Postfix (as root)');
 
 /** devicepass in front of a real Postfix: the login reaches Postfix through XCLIENT and lands in Received. */
 describe.skipIf(!canRun)('SMTP submission relayed to a real Postfix', () => {
