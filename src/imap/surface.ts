@@ -1,4 +1,47 @@
-import type { SurfaceFactory } from '../surfaces.js';
+import { NetworkSet } from '../net/networks.js';
+import { secureContext } from '../net/tls.js';
+import type { FrontContext, Surface, SurfaceFactory } from '../surfaces.js';
+import { ImapListener } from './server.js';
 
-// Placeholder while this front is being built: it serves nothing, so the daemon skips it.
-export const imapSurface: SurfaceFactory = () => null;
+/**
+ * The IMAP front: one listener per `[imap] listen` address (plaintext with
+ * STARTTLS) and per `listen_tls` address (implicit TLS). Null when both
+ * lists are empty, so the daemon skips it.
+ */
+export const imapSurface: SurfaceFactory = (ctx) => {
+  const { imap } = ctx.config;
+  if (imap.listen.length + imap.listen_tls.length === 0) return null;
+  return new ImapSurface(ctx);
+};
+
+class ImapSurface implements Surface {
+  readonly name = 'imap';
+  readonly #ctx: FrontContext;
+  readonly #listeners: ImapListener[] = [];
+
+  constructor(ctx: FrontContext) {
+    this.#ctx = ctx;
+  }
+
+  async start(): Promise<void> {
+    const { imap } = this.#ctx.config;
+    const context = secureContext(this.#ctx.tls);
+    const trustedProxies = new NetworkSet(imap.trusted_proxies);
+    const plan = [...imap.listen.map((a) => ({ address: a, implicitTls: false })), ...imap.listen_tls.map((a) => ({ address: a, implicitTls: true }))];
+    for (const { address, implicitTls } of plan) {
+      const listener = new ImapListener({ ctx: this.#ctx, implicitTls, secureContext: context, trustedProxies });
+      this.#listeners.push(listener);
+      const bound = await listener.listen(address);
+      this.#ctx.log.info({ surface: 'imap', listen: bound, tls: implicitTls ? 'implicit' : 'starttls' }, 'IMAP front listening');
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#listeners.map((l) => l.close()));
+    this.#listeners.length = 0;
+  }
+
+  addresses(): string[] {
+    return this.#listeners.map((l) => l.address);
+  }
+}

@@ -91,6 +91,21 @@ export class CommandReader {
     this.#rawNext = true;
   }
 
+  /**
+   * Removes and returns the unread input: after a login the connection hands
+   * whatever the client pipelined behind it to the upstream server verbatim.
+   * Only between commands; throws when called mid-command, a caller bug.
+   */
+  takePending(): Buffer {
+    if (this.#inCommand || this.#inLiteral || this.#skipping !== undefined) {
+      throw new Error('takePending() called in the middle of a command');
+    }
+    const pending = Buffer.from(this.#input.view());
+    this.#input.clear();
+    this.#scanned = 0;
+    return pending;
+  }
+
   /** Next framed item, or undefined when more input is needed. Never throws. */
   read(): ReaderItem | undefined {
     for (;;) {

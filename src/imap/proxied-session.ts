@@ -1,0 +1,151 @@
+/**
+ * One logged-in client handed to the upstream: registered under its device
+ * so a revocation can cut it, then piped both ways with backpressure until
+ * either side closes.
+ */
+import type { Socket } from 'node:net';
+import type { Config } from '../config/load.js';
+import type { Logger } from '../log/logger.js';
+import type { SessionInfo, SessionRegistry } from '../sessions/registry.js';
+import { composeStatus, type StatusResponse } from './compose.js';
+import { openUpstream, UpstreamError, type UpstreamLogin } from './proxy/upstream.js';
+import { BYES } from './replies.js';
+
+/** How long a BYE gets to reach the client before both sockets are destroyed regardless. */
+export const REVOKE_GRACE_MS = 50;
+
+export interface ProxiedSessionOptions {
+  client: Socket;
+  registry: SessionRegistry;
+  info: SessionInfo;
+  upstream: Config['imap']['upstream'];
+  login: UpstreamLogin;
+  log: Logger;
+}
+
+export type OpenResult =
+  | { readonly kind: 'ready'; readonly session: ProxiedSession; readonly capabilities: string[] }
+  | { readonly kind: 'failed'; readonly error: UpstreamError }
+  /** Revoked, or the client went away, while the upstream was being opened: nothing more to say. */
+  | { readonly kind: 'gone' };
+
+export class ProxiedSession {
+  readonly #client: Socket;
+  readonly #log: Logger;
+  #upstream: Socket | null = null;
+  #unregister: (() => void) | null = null;
+  #ended = false;
+  /** Whether the last byte sent to the client ended a line, so a BYE never lands mid-line. */
+  #atLineStart = true;
+
+  private constructor(client: Socket, log: Logger) {
+    this.#client = client;
+    this.#log = log;
+  }
+
+  /**
+   * Registers the session first, so a revocation that lands while the
+   * upstream is still being opened cuts it too, then opens the upstream.
+   */
+  static async open(o: ProxiedSessionOptions): Promise<OpenResult> {
+    const session = new ProxiedSession(o.client, o.log);
+    session.#unregister = o.registry.register(o.info, (reason) => session.revoke(reason));
+    let upstream: Socket;
+    let capabilities: string[];
+    try {
+      ({ socket: upstream, capabilities } = await openUpstream(o.upstream, o.login, o.log));
+    } catch (err) {
+      const revoked = session.#ended;
+      session.#finish();
+      if (revoked || o.client.destroyed) return { kind: 'gone' };
+      const error = err instanceof UpstreamError ? err : new UpstreamError('protocol', String(err), { cause: err });
+      return { kind: 'failed', error };
+    }
+    upstream.on('error', (err) => o.log.debug({ err: { message: err.message } }, 'upstream socket error'));
+    if (session.#ended || o.client.destroyed) {
+      upstream.destroy();
+      session.#finish();
+      return { kind: 'gone' };
+    }
+    session.#upstream = upstream;
+    return { kind: 'ready', session, capabilities };
+  }
+
+  /**
+   * Starts relaying, after the tagged OK went to the client. `pending` is
+   * what the client pipelined behind its login: it belongs to the upstream.
+   */
+  pipe(pending: Buffer): void {
+    const client = this.#client;
+    const upstream = this.#upstream;
+    if (!upstream || this.#ended) return;
+    if (client.destroyed || upstream.destroyed) return this.#end('closed during the hand-off');
+    client.once('close', () => this.#end('client closed'));
+    upstream.once('close', () => this.#end('upstream closed'));
+    if (pending.length > 0) upstream.write(pending);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    upstream.on('data', (chunk: Buffer) => {
+      if (chunk.length > 0) this.#atLineStart = chunk[chunk.length - 1] === 0x0a;
+    });
+  }
+
+  /** The registry's close: `* BYE` to the client wherever the session is (IDLE included), both sockets gone within REVOKE_GRACE_MS. */
+  revoke(reason: string): void {
+    if (this.#ended) return;
+    this.#log.info({ reason }, 'IMAP session revoked');
+    this.#unregister = null; // the registry already forgot us
+    this.#goodbye(BYES.revoked);
+  }
+
+  /** Server shutdown: the same goodbye as a revocation, with its own text. */
+  shutdown(): void {
+    if (this.#ended) return;
+    this.#finish();
+    this.#goodbye(BYES.shutdown);
+  }
+
+  /** Stops relaying, drops the upstream, and ends the client with `status` — on a line of its own. */
+  #goodbye(status: StatusResponse): void {
+    this.#ended = true;
+    const client = this.#client;
+    const upstream = this.#upstream;
+    if (upstream) {
+      upstream.unpipe(client);
+      client.unpipe(upstream);
+      upstream.destroy();
+    }
+    if (client.destroyed) return;
+    const bye = composeStatus('*', status);
+    client.end(this.#atLineStart ? bye : Buffer.concat([Buffer.from('\r\n'), bye]), () => client.destroy());
+    setTimeout(() => client.destroy(), REVOKE_GRACE_MS).unref();
+  }
+
+  /** The client went away before the hand-off: drop the upstream and the registration. */
+  abandon(): void {
+    this.#finish();
+    this.#upstream?.destroy();
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  #end(why: string): void {
+    if (!this.#ended) this.#log.debug({ why }, 'IMAP session ended');
+    this.#finish();
+    this.#upstream?.destroy();
+    // let what the upstream said last reach the client, then close
+    if (!this.#client.destroyed) {
+      this.#client.end();
+      setTimeout(() => this.#client.destroy(), 1000).unref();
+    }
+  }
+
+  #finish(): void {
+    this.#ended = true;
+    const unregister = this.#unregister;
+    this.#unregister = null;
+    unregister?.();
+  }
+}

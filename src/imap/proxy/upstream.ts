@@ -1,0 +1,232 @@
+import net, { isIP, type Socket } from 'node:net';
+import tls from 'node:tls';
+import { performance } from 'node:perf_hooks';
+import type { Config } from '../../config/load.js';
+import type { Logger } from '../../log/logger.js';
+import { idArguments } from './id-fields.js';
+import { capabilitiesFrom, type ServerResponse } from './response-reader.js';
+import { UpstreamError } from './upstream-error.js';
+import { UpstreamReader } from './upstream-reader.js';
+
+export { UpstreamError, type UpstreamErrorReason } from './upstream-error.js';
+
+/** Who is logging in, and from where: passed upstream so Dovecot logs the real client. */
+export interface UpstreamLogin {
+  address: string;
+  clientIp: string;
+  clientPort: number;
+  localIp: string;
+  localPort: number;
+  /** The client's own IMAP ID fields (name, version, …), or null when it sent none. */
+  clientId: Record<string, string> | null;
+  sessionId: string;
+}
+
+export interface UpstreamSession {
+  /**
+   * Positioned right after the upstream's tagged OK line, with no listeners
+   * of ours and not flowing: listening for 'data' or piping starts it, with
+   * any bytes the upstream sent after the OK first. Attach an 'error'
+   * listener in the same tick.
+   */
+  socket: Socket;
+  /** The upstream's post-login CAPABILITY list. */
+  capabilities: string[];
+}
+
+export interface UpstreamTimeouts {
+  connectMs: number;
+  /** Each ordinary step: greeting, STARTTLS, CAPABILITY, ID. */
+  stepMs: number;
+  /** The master login: Dovecot answers a failed one only after its failure delay and per-IP penalty (up to ~15 s). */
+  authMs: number;
+}
+
+export const DEFAULT_UPSTREAM_TIMEOUTS: Readonly<UpstreamTimeouts> = { connectMs: 5_000, stepMs: 10_000, authMs: 30_000 };
+
+export interface UpstreamOptions {
+  /** Trust anchors for the upstream's certificate (PEM) instead of the system store. */
+  ca?: string | Buffer | (string | Buffer)[];
+  timeouts?: Partial<UpstreamTimeouts>;
+}
+
+type UpstreamConfig = Config['imap']['upstream'];
+
+/**
+ * Opens an IMAP session at the upstream (Dovecot) logged in as `login.address`
+ * through the master user: connect (plain, STARTTLS or implicit TLS, the
+ * certificate always verified), ID with the real client's address for
+ * Dovecot's login_trusted_networks, then AUTHENTICATE PLAIN with
+ * authzid = address, authcid = master user. Rejects with UpstreamError.
+ */
+export async function openUpstream(upstream: UpstreamConfig, login: UpstreamLogin, log: Logger, options: UpstreamOptions = {}): Promise<UpstreamSession> {
+  const timeouts = { ...DEFAULT_UPSTREAM_TIMEOUTS, ...options.timeouts };
+  const started = performance.now();
+  const where = `${upstream.host}:${upstream.port}`;
+  if (upstream.master_user === '') throw new UpstreamError('refused', 'no [imap.upstream] master_user is configured');
+  if ([login.address, upstream.master_user, upstream.master_password].some((s) => s.includes('\0'))) {
+    throw new UpstreamError('refused', 'a NUL in the address or master credentials cannot be sent in SASL PLAIN');
+  }
+  const tcp = await connectTcp(upstream.host, upstream.port, timeouts.connectMs);
+  let socket: Socket = tcp;
+  try {
+    if (upstream.tls === 'implicit') socket = await startTls(tcp, upstream.host, options, timeouts.connectMs);
+    let conn = new UpstreamReader(socket);
+    let caps = readGreeting(await conn.read('greeting', timeouts.stepMs));
+    if (upstream.tls === 'starttls') {
+      caps ??= await askCapabilities(conn, 'D0', timeouts.stepMs);
+      if (!caps.some((c) => c.toUpperCase() === 'STARTTLS')) throw new UpstreamError('tls', 'upstream does not offer STARTTLS');
+      conn.write('D1 STARTTLS\r\n');
+      const answer = await untilTagged(conn, 'D1', 'STARTTLS', timeouts.stepMs);
+      if (answer.response.kind !== 'OK') throw new UpstreamError('tls', `upstream refused STARTTLS: ${describe(answer.response)}`);
+      // bytes already sent in plaintext would be read as if they came over TLS (CVE-2011-0411 style injection)
+      if (conn.buffered > 0) throw new UpstreamError('protocol', 'upstream sent data after its STARTTLS answer');
+      socket = await startTls(conn.release(), upstream.host, options, timeouts.connectMs);
+      conn = new UpstreamReader(socket);
+      caps = null; // RFC 9051 §6.2.1: capabilities learnt before TLS are void
+    }
+    const capabilities = await masterLogin(conn, caps, upstream, login, timeouts);
+    const ready = conn.release();
+    log.debug({ upstream: where, address: login.address, session: login.sessionId, ms: Math.round(performance.now() - started) }, 'upstream session open');
+    return { socket: ready, capabilities };
+  } catch (err) {
+    socket.destroy();
+    tcp.destroy();
+    const failure = err instanceof UpstreamError ? err : new UpstreamError('protocol', `upstream login failed: ${String(err)}`, { cause: err });
+    log.debug({ upstream: where, address: login.address, session: login.sessionId, reason: failure.reason, err: failure.message }, 'upstream session failed');
+    throw failure;
+  }
+}
+
+/** ID, then the master login (pipelined with the ID when the server takes SASL-IR), then the post-login capabilities. */
+async function masterLogin(conn: UpstreamReader, known: string[] | null, upstream: UpstreamConfig, login: UpstreamLogin, timeouts: UpstreamTimeouts): Promise<string[]> {
+  const payload = Buffer.from(`${login.address}\0${upstream.master_user}\0${upstream.master_password}`, 'utf8').toString('base64');
+  let caps = known;
+  let out = '';
+  if (caps === null) out += 'D2 CAPABILITY\r\n';
+  out += `D3 ID ${idArguments(login)}\r\n`;
+  const pipelined = caps !== null && usable(caps) && has(caps, 'SASL-IR');
+  if (pipelined) out += `D4 AUTHENTICATE PLAIN ${payload}\r\n`;
+  conn.write(out);
+  if (caps === null) caps = await capabilitiesOf(conn, 'D2', timeouts.stepMs);
+  // a server without ID answers BAD; that only costs the client address in its log
+  await untilTagged(conn, 'D3', 'ID', timeouts.stepMs);
+  if (!pipelined) {
+    if (!usable(caps)) throw new UpstreamError('refused', 'upstream refuses plaintext logins on this connection (LOGINDISABLED): use tls = "starttls" or "implicit"');
+    if (has(caps, 'SASL-IR')) {
+      conn.write(`D4 AUTHENTICATE PLAIN ${payload}\r\n`);
+    } else {
+      conn.write('D4 AUTHENTICATE PLAIN\r\n');
+      const prompt = await untilTagged(conn, 'D4', 'AUTHENTICATE', timeouts.stepMs);
+      if (prompt.response.tag !== '+') return refusedOr(prompt.response);
+      conn.write(`${payload}\r\n`);
+    }
+  }
+  const done = await untilTagged(conn, 'D4', 'AUTHENTICATE', timeouts.authMs);
+  if (done.response.tag === '+') throw new UpstreamError('protocol', 'upstream asked for more than one SASL PLAIN response');
+  if (done.response.kind !== 'OK') return refusedOr(done.response);
+  return capabilitiesFrom(done.response.code) ?? done.capabilities ?? (await askCapabilities(conn, 'D5', timeouts.stepMs));
+}
+
+function refusedOr(response: ServerResponse): never {
+  if (response.kind === 'NO') throw new UpstreamError('refused', `upstream refused the master login: ${describe(response)}`);
+  throw new UpstreamError('protocol', `upstream answered the master login with ${describe(response)}`);
+}
+
+function readGreeting(greeting: ServerResponse): string[] | null {
+  if (greeting.tag === '*' && greeting.kind === 'OK') return capabilitiesFrom(greeting.code);
+  if (greeting.tag === '*' && greeting.kind === 'BYE') throw new UpstreamError('unreachable', `upstream turned the connection away: ${describe(greeting)}`);
+  // PREAUTH would be someone else's session, not the address's
+  throw new UpstreamError('protocol', `unexpected upstream greeting: ${describe(greeting)}`);
+}
+
+async function askCapabilities(conn: UpstreamReader, tag: string, timeoutMs: number): Promise<string[]> {
+  conn.write(`${tag} CAPABILITY\r\n`);
+  return capabilitiesOf(conn, tag, timeoutMs);
+}
+
+async function capabilitiesOf(conn: UpstreamReader, tag: string, timeoutMs: number): Promise<string[]> {
+  const answer = await untilTagged(conn, tag, 'CAPABILITY', timeoutMs);
+  const caps = answer.capabilities ?? capabilitiesFrom(answer.response.code);
+  if (answer.response.kind !== 'OK' || caps === null) throw new UpstreamError('protocol', `upstream CAPABILITY answer: ${describe(answer.response)}`);
+  return caps;
+}
+
+/** Reads up to the tagged answer (or a continuation request), noting any untagged CAPABILITY on the way. */
+async function untilTagged(conn: UpstreamReader, tag: string, step: string, timeoutMs: number): Promise<{ response: ServerResponse; capabilities: string[] | null }> {
+  const deadline = Date.now() + timeoutMs;
+  let capabilities: string[] | null = null;
+  for (;;) {
+    const response = await conn.read(step, Math.max(1, deadline - Date.now()));
+    if (response.tag === tag || response.tag === '+') return { response, capabilities };
+    if (response.tag !== '*') throw new UpstreamError('protocol', `upstream answered an unknown tag during ${step}: ${describe(response)}`);
+    if (response.kind === 'BYE') throw new UpstreamError('unreachable', `upstream closed the session during ${step}: ${describe(response)}`);
+    if (response.kind === 'CAPABILITY') capabilities = response.text.split(' ').filter((c) => c !== '');
+  }
+}
+
+function has(caps: string[], name: string): boolean {
+  return caps.some((c) => c.toUpperCase() === name);
+}
+
+function usable(caps: string[]): boolean {
+  return !has(caps, 'LOGINDISABLED');
+}
+
+/** A short, printable rendering of a server response for errors and logs (never a line we sent). */
+function describe(response: ServerResponse): string {
+  const text = `${response.tag} ${response.kind}${response.code === null ? '' : ` [${response.code}]`} ${response.text}`.trim();
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+}
+
+function connectTcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new UpstreamError('timeout', `no connection to upstream ${host}:${port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onError = (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new UpstreamError('unreachable', `cannot connect to upstream ${host}:${port}: ${err.code ?? err.message}`, { cause: err }));
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      // IMAP is many small request/response lines; Nagle would add delay to each
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+  });
+}
+
+function startTls(socket: Socket, host: string, options: UpstreamOptions, timeoutMs: number): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const secure = tls.connect({
+      socket,
+      host,
+      // SNI carries names only; the certificate is still checked against an IP host
+      ...(isIP(host) === 0 ? { servername: host } : {}),
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
+      minVersion: 'TLSv1.2',
+    });
+    const fail = (err: UpstreamError) => {
+      clearTimeout(timer);
+      secure.destroy();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new UpstreamError('timeout', `TLS handshake with the upstream took over ${timeoutMs} ms`)), timeoutMs);
+    const onError = (err: NodeJS.ErrnoException) => fail(new UpstreamError('tls', `TLS with the upstream failed: ${err.code ?? err.message}`, { cause: err }));
+    const onClose = () => fail(new UpstreamError('tls', 'upstream closed the connection during the TLS handshake'));
+    secure.once('error', onError);
+    secure.once('close', onClose);
+    secure.once('secureConnect', () => {
+      clearTimeout(timer);
+      secure.off('error', onError);
+      secure.off('close', onClose);
+      resolve(secure);
+    });
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * One IMAP listener: plaintext with STARTTLS, or implicit TLS. Decides who
+ * the client is (the TCP peer, or the PROXY header of a trusted proxy),
+ * wraps implicit TLS, and gives each socket its ImapConnection.
+ */
+import net, { type Socket } from 'node:net';
+import tls from 'node:tls';
+import { closeServer, listenOn } from '../net/listen.js';
+import type { NetworkSet } from '../net/networks.js';
+import { unmapIpv4 } from '../net/networks.js';
+import { readProxyHeader } from '../net/proxy-protocol.js';
+import type { FrontContext } from '../surfaces.js';
+import { ImapConnection, type ClientEndpoint } from './connection.js';
+
+/** A trusted proxy sends its header at once; waiting longer only holds a socket open. */
+const PROXY_HEADER_TIMEOUT_MS = 10_000;
+/** After the goodbye, how long a client gets to close before its socket is destroyed at shutdown. */
+const SHUTDOWN_GRACE_MS = 200;
+
+export interface ImapListenerOptions {
+  readonly ctx: FrontContext;
+  readonly implicitTls: boolean;
+  readonly secureContext: tls.SecureContext;
+  /** Peers whose PROXY header is believed, and required. */
+  readonly trustedProxies: NetworkSet;
+}
+
+export class ImapListener {
+  readonly #o: ImapListenerOptions;
+  readonly #server: net.Server;
+  readonly #sockets = new Set<Socket>();
+  readonly #connections = new Set<ImapConnection>();
+  #bound = '';
+
+  constructor(options: ImapListenerOptions) {
+    this.#o = options;
+    this.#server = net.createServer({ pauseOnConnect: true }, (socket) => {
+      this.#accept(socket).catch((err: unknown) => {
+        // one broken connection must never take the listener (or the daemon) with it
+        options.ctx.log.error({ surface: 'imap', err: { message: err instanceof Error ? err.message : String(err) } }, 'IMAP connection setup failed');
+        socket.destroy();
+      });
+    });
+    this.#server.on('error', (err) => options.ctx.log.error({ surface: 'imap', err: { message: err.message } }, 'IMAP listener error'));
+  }
+
+  get address(): string {
+    return this.#bound;
+  }
+
+  async listen(address: string): Promise<string> {
+    const bound = await listenOn(this.#server, address);
+    this.#bound = bound.kind === 'tcp' ? `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}` : bound.path;
+    return this.#bound;
+  }
+
+  /** Stops accepting, says BYE to every client (proxied or not), and resolves once all sockets are gone. */
+  async close(): Promise<void> {
+    const closed = closeServer(this.#server);
+    for (const connection of this.#connections) connection.close();
+    const timer = setTimeout(() => {
+      for (const socket of this.#sockets) socket.destroy();
+    }, SHUTDOWN_GRACE_MS);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  async #accept(socket: Socket): Promise<void> {
+    const { ctx, implicitTls, secureContext, trustedProxies } = this.#o;
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    // early errors (resets before a connection object exists) must not reach the process
+    socket.on('error', () => undefined);
+    const peer = socket.remoteAddress;
+    if (peer === undefined) return void socket.destroy();
+    let endpoint: ClientEndpoint = {
+      clientIp: unmapIpv4(peer),
+      clientPort: socket.remotePort ?? 0,
+      localIp: unmapIpv4(socket.localAddress ?? ''),
+      localPort: socket.localPort ?? 0,
+    };
+    if (trustedProxies.has(peer)) {
+      try {
+        const header = await readProxyHeader(socket, Math.min(PROXY_HEADER_TIMEOUT_MS, ctx.config.imap.idle_timeout));
+        if (header.source && header.destination) {
+          endpoint = {
+            clientIp: unmapIpv4(header.source.address),
+            clientPort: header.source.port,
+            localIp: unmapIpv4(header.destination.address),
+            localPort: header.destination.port,
+          };
+        }
+      } catch (err) {
+        ctx.log.warn({ surface: 'imap', peer, err: { message: (err as Error).message } }, 'bad or missing PROXY header from a trusted proxy: connection closed');
+        return void socket.destroy();
+      }
+    }
+    if (socket.destroyed) return;
+    const stream = implicitTls ? new tls.TLSSocket(socket, { isServer: true, secureContext }) : socket;
+    const connection = new ImapConnection({
+      ctx,
+      socket: stream,
+      implicitTls,
+      endpoint,
+      secureContext,
+      // inside TLS a PROXY header is just bytes the IMAP parser refuses
+      refuseProxyHeader: !implicitTls,
+      onClose: (c) => this.#connections.delete(c),
+    });
+    this.#connections.add(connection);
+    connection.start();
+    stream.resume();
+  }
+}

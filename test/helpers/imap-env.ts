@@ -1,0 +1,86 @@
+/**
+ * An in-process daemon with only the IMAP front on ephemeral loopback ports,
+ * in front of a FakeImapUpstream, with one address and its devices.
+ */
+import net from 'node:net';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import type { Logger } from '../../src/log/logger.js';
+import { tempDir, testConfig } from './env.js';
+import { FakeImapUpstream } from './fake-imap-upstream.js';
+
+export const MASTER = { user: 'proxy-master', password: 'master-secret' };
+
+export interface ImapEnv {
+  daemon: Daemon;
+  upstream: FakeImapUpstream;
+  plainPort: number;
+  tlsPort: number;
+  /** Device name → { id, password }. */
+  devices: Record<string, { id: string; password: string }>;
+  stop(): Promise<void>;
+}
+
+export interface ImapEnvOptions {
+  imap?: Record<string, unknown>;
+  auth?: Record<string, unknown>;
+  /** Device names with their chosen passwords (undefined = generated). */
+  devices?: Record<string, string | undefined>;
+  address?: string;
+  /** Point [imap.upstream] at a loopback port where nothing listens. */
+  deadUpstream?: boolean;
+  /** The daemon's logger (default: silent). */
+  log?: Logger;
+}
+
+export async function startImapEnv(options: ImapEnvOptions = {}): Promise<ImapEnv> {
+  const { dir, cleanup } = tempDir('dpi');
+  const upstream = new FakeImapUpstream({ masterUser: MASTER.user, masterPassword: MASTER.password });
+  const upstreamPort = options.deadUpstream ? await closedPort() : await upstream.start();
+  const daemon = await startDaemon(
+    testConfig(dir, {
+      imap: {
+        listen: ['127.0.0.1:0'],
+        listen_tls: ['127.0.0.1:0'],
+        upstream: { host: '127.0.0.1', port: upstreamPort, tls: 'none', master_user: MASTER.user, master_password: MASTER.password },
+        ...options.imap,
+      },
+      ...(options.auth ? { auth: options.auth } : {}),
+      smtp: { listen: [], listen_tls: [] },
+      http: { listen: [] },
+      dovecot_auth: { listen: [] },
+    }),
+    ...(options.log ? [options.log] : []),
+  );
+  const address = options.address ?? 'alice@example.com';
+  daemon.admin.addAddress(address, 'test');
+  const devices: ImapEnv['devices'] = {};
+  for (const [name, password] of Object.entries(options.devices ?? { phone: undefined, laptop: undefined })) {
+    const made = await daemon.admin.addDevice(address, { name, ...(password === undefined ? {} : { password }) }, 'test');
+    devices[name] = { id: String(made.id), password: made.password };
+  }
+  const imap = daemon.surfaces.find((s) => s.name === 'imap');
+  if (!imap) throw new Error('the IMAP front did not start');
+  const [plain, secure] = imap.addresses().map((a) => Number(a.slice(a.lastIndexOf(':') + 1)));
+  return {
+    daemon,
+    upstream,
+    plainPort: plain!,
+    tlsPort: secure!,
+    devices,
+    stop: async () => {
+      await daemon.stop();
+      if (!options.deadUpstream) await upstream.stop();
+      cleanup();
+    },
+  };
+}
+
+/** A loopback port where nothing listens: bound once, then released. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
