@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { tempDir, testConfig } from '../helpers/env.js';
 import { dovecotInstalled, startDovecot, type DovecotInstance } from './helpers/dovecot.js';
+import { serversReady } from './helpers/require-servers.js';
 
 const run = promisify(execFile);
 const ALICE = 'alice@example.com';
-const canRun = dovecotInstalled() && process.getuid?.() === 0;
+const canRun = serversReady(dovecotInstalled() && process.getuid?.() === 0, 'Dovecot (as root)');
 
 /**
  * The whole path: an IMAP client logs in to devicepass with a device password,

@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
 import { openUpstream, UpstreamError, type UpstreamLogin } from '../../src/imap/proxy/upstream.js';
 import { dovecotInstalled, startDovecot, type DovecotInstance } from './helpers/dovecot.js';
+import { serversReady } from './helpers/require-servers.js';
 import { ImapTalk } from './helpers/imap-talk.js';
 
-const canRun = dovecotInstalled() && process.getuid?.() === 0;
+const canRun = serversReady(dovecotInstalled() && process.getuid?.() === 0, 'Dovecot (as root)');
 
 /** openUpstream against a real Dovecot from Debian, logging in through its master user. */
 describe.skipIf(!canRun)('IMAP upstream session with a real Dovecot', () => {

@@ -1,0 +1,281 @@
+/**
+ * Benchmarks the IMAP front against a real Dovecot on loopback
+ * (scripts/e2e/dovecot.ts; needs root and Debian's dovecot-imapd):
+ *   - logins/s and p50/p99 of one whole login (new connection, greeting,
+ *     LOGIN, tagged OK, LOGOUT) through devicepass to Dovecot against
+ *     straight to Dovecot (LOGIN "address*master"), in the same run;
+ *   - devicepass's own LOGIN step (LOGIN sent → tagged OK) with a warm proof
+ *     cache, one at a time, in front of an upstream that answers at once;
+ *   - openUpstream alone against the same instant upstream;
+ *   - memory per idle proxied session, TLS and plaintext (daemon RSS and heap
+ *     after a full GC, before and after opening the sessions).
+ * Each rate and latency is the median of several runs. Usage:
+ *   npm run build && node dist/scripts/bench-imap.js [--runs 5 --logins 300 --concurrency 8 --serial 300 --idle 1000,9800 --parts logins,steps,memory]
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { cpus, loadavg, totalmem } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { openUpstream } from '../src/imap/proxy/upstream.js';
+import { silentLogger } from '../src/log/logger.js';
+import { PACKAGE_ROOT } from '../src/paths.js';
+import { ImapProbe } from './e2e/imap-probe.js';
+import { startDovecot } from './e2e/dovecot.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+const RUNS = Number(args.get('runs') ?? 5);
+const LOGINS = Number(args.get('logins') ?? 300);
+const CONCURRENCY = Number(args.get('concurrency') ?? 8);
+const SERIAL = Number(args.get('serial') ?? 300);
+/** A proxied session holds two sockets in the daemon; its file limit here is 20,000, hence 9,800 rather than 10,000. */
+const IDLE = (args.get('idle') ?? '1000,9800').split(',').map(Number);
+/** Which parts to run: logins (rates), steps (one-at-a-time LOGIN steps), memory (idle sessions). */
+const PARTS = new Set((args.get('parts') ?? 'logins,steps,memory').split(','));
+const ADDRESS = 'bench@example.com';
+const DIST = path.join(PACKAGE_ROOT, 'dist', 'scripts', 'e2e');
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+};
+const quote = (s: string) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+
+interface Target {
+  port: number;
+  user: string;
+  pass: string;
+  tls?: boolean;
+}
+
+/** One whole login; returns [whole ms, LOGIN step ms]. */
+async function loginOnce(target: Target): Promise<[number, number]> {
+  const start = performance.now();
+  const probe = await ImapProbe.connect(target.port, target.tls ?? false);
+  try {
+    const sent = performance.now();
+    const status = await probe.command(`LOGIN ${quote(target.user)} ${quote(target.pass)}`);
+    const step = performance.now() - sent;
+    if (status !== 'OK') throw new Error(`LOGIN answered ${status}`);
+    await probe.command('LOGOUT');
+    return [performance.now() - start, step];
+  } finally {
+    probe.destroy();
+  }
+}
+
+async function logins(target: Target): Promise<{ rate: number; times: number[] }> {
+  const times: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < LOGINS) times.push((await loginOnce(target))[0]);
+    }),
+  );
+  return { rate: (LOGINS / (performance.now() - start)) * 1000, times };
+}
+
+interface Devicepass {
+  child: ChildProcess;
+  plainPort: number;
+  tlsPort: number;
+  password: string;
+  memory(): Promise<{ rss: number; heapUsed: number; external: number }>;
+}
+
+async function startDevicepass(dir: string, upstream: { port: number; user: string; pass: string }): Promise<Devicepass> {
+  const [plainPort, tlsPort] = [await freePort(), await freePort()];
+  const config = path.join(dir, 'bench.toml');
+  writeFileSync(config, `data_dir = ${JSON.stringify(dir)}
+[log]
+level = "error"
+[imap]
+listen = ["127.0.0.1:${plainPort}"]
+listen_tls = ["127.0.0.1:${tlsPort}"]
+[imap.upstream]
+host = "127.0.0.1"
+port = ${upstream.port}
+tls = "none"
+master_user = ${JSON.stringify(upstream.user)}
+master_password = ${JSON.stringify(upstream.pass)}
+[smtp]
+listen = []
+listen_tls = []
+[dovecot_auth]
+listen = []
+[http]
+listen = []
+`);
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', '--import', path.join(DIST, 'memory-probe.js'), path.join(PACKAGE_ROOT, 'bin', 'devicepassd.js'), '--config', config],
+    { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
+  );
+  const cli = (...argv: string[]) => promisify(execFile)(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'devicepass.js'), '--config', config, '--json', ...argv]);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      await cli('status');
+      break;
+    } catch (err) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`devicepassd did not start: ${String(err)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await cli('address', 'add', ADDRESS);
+  const { stdout } = await cli('device', 'add', ADDRESS, '--name', 'bench', '--scopes', 'imap');
+  const memory = async () => {
+    child.send('memory');
+    const [m] = (await once(child, 'message')) as [{ rss: number; heapUsed: number; external: number }];
+    return m;
+  };
+  return { child, plainPort, tlsPort, password: (JSON.parse(stdout) as { password: string }).password, memory };
+}
+
+/** Opens `count` logged-in sessions (TLS or plaintext) through devicepass and leaves them idle; returns the daemon's memory growth per session. */
+async function idleSessions(dp: Devicepass, count: number, secure: boolean): Promise<{ rssKiB: number; heapKiB: number; externalKiB: number }> {
+  const before = await dp.memory();
+  const open: ImapProbe[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      while (next++ < count) {
+        const probe = await ImapProbe.connect(secure ? dp.tlsPort : dp.plainPort, secure);
+        const status = await probe.command(`LOGIN ${quote(ADDRESS)} ${quote(dp.password)}`);
+        if (status !== 'OK') throw new Error(`idle session ${open.length + 1}: LOGIN answered ${status}`);
+        open.push(probe);
+      }
+    }),
+  );
+  await new Promise((r) => setTimeout(r, 2_000));
+  const after = await dp.memory();
+  for (const probe of open) probe.destroy();
+  await new Promise((r) => setTimeout(r, 3_000));
+  const kib = (a: number, b: number) => (a - b) / 1024 / count;
+  return { rssKiB: kib(after.rss, before.rss), heapKiB: kib(after.heapUsed, before.heapUsed), externalKiB: kib(after.external, before.external) };
+}
+
+async function startInstantUpstream(): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [path.join(DIST, 'instant-imap-upstream.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { child, port: Number(chunk.toString().trim()) };
+}
+
+async function stop(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+async function main(): Promise<void> {
+  const loadStart = loadavg()[0]!;
+  const dovecot = await startDovecot({ fastLogins: true, maxSessions: 400 });
+  const dirs = [mkdtempSync('/tmp/dpbi-'), mkdtempSync('/tmp/dpbi-')];
+  const children: (ChildProcess | null)[] = [];
+  try {
+    const viaDovecot = await startDevicepass(dirs[0]!, { port: dovecot.port, user: dovecot.masterUser, pass: dovecot.masterPassword });
+    children.push(viaDovecot.child);
+    const instant = await startInstantUpstream();
+    children.push(instant.child);
+    const viaInstant = await startDevicepass(dirs[1]!, { port: instant.port, user: 'master', pass: 'instant' });
+    children.push(viaInstant.child);
+
+    const through: Target = { port: viaDovecot.plainPort, user: ADDRESS, pass: viaDovecot.password };
+    const direct: Target = { port: dovecot.port, user: `${ADDRESS}*${dovecot.masterUser}`, pass: dovecot.masterPassword };
+    // warm up: the first login pays argon2id and fills the proof cache; Dovecot creates the Maildir
+    for (let i = 0; i < 20; i++) await Promise.all([loginOnce(through), loginOnce(direct), loginOnce({ ...through, port: viaInstant.plainPort, pass: viaInstant.password })]);
+
+    const r = { via: [] as number[], viaP50: [] as number[], viaP99: [] as number[], direct: [] as number[], directP50: [] as number[], directP99: [] as number[] };
+    for (let run = 1; PARTS.has('logins') && run <= RUNS; run++) {
+      // alternate the order so neither path always meets a warmer Dovecot
+      const order = run % 2 ? [through, direct] : [direct, through];
+      for (const target of order) {
+        const { rate, times } = await logins(target);
+        const into = target === through ? ['via', 'viaP50', 'viaP99'] as const : ['direct', 'directP50', 'directP99'] as const;
+        r[into[0]].push(rate);
+        r[into[1]].push(percentile(times, 50));
+        r[into[2]].push(percentile(times, 99));
+      }
+      process.stderr.write(`logins run ${run}/${RUNS}: ${r.via.at(-1)!.toFixed(0)}/s via devicepass, ${r.direct.at(-1)!.toFixed(0)}/s straight\n`);
+    }
+
+    // LOGIN step alone, one at a time: devicepass before an instant upstream, and the same step through to Dovecot and straight to it
+    const steps = { instant: [] as number[], dovecot: [] as number[], direct: [] as number[] };
+    for (let i = 0; PARTS.has('steps') && i < SERIAL; i++) {
+      steps.instant.push((await loginOnce({ port: viaInstant.plainPort, user: ADDRESS, pass: viaInstant.password }))[1]);
+      steps.dovecot.push((await loginOnce(through))[1]);
+      steps.direct.push((await loginOnce(direct))[1]);
+    }
+
+    // openUpstream alone (this process → the instant upstream): the proxy's share of the LOGIN step
+    const opens: number[] = [];
+    const login = { address: ADDRESS, clientIp: '192.0.2.1', clientPort: 40000, localIp: '127.0.0.1', localPort: 143, clientId: null, sessionId: 'bench' };
+    const instantCfg = { host: '127.0.0.1', port: instant.port, tls: 'none' as const, master_user: 'master', master_password: 'instant' };
+    for (let i = 0; PARTS.has('steps') && i < SERIAL; i++) {
+      const start = performance.now();
+      const session = await openUpstream(instantCfg, login, silentLogger);
+      opens.push(performance.now() - start);
+      session.socket.destroy();
+    }
+
+    const memory: string[] = [];
+    if (PARTS.has('memory')) {
+      // each measurement in a fresh daemon: memory freed by an earlier one would hide the next one's growth
+      for (const [count, secure] of [...IDLE.map((c) => [c, true] as const), [IDLE[0]!, false] as const]) {
+        const dir = mkdtempSync('/tmp/dpbm-');
+        dirs.push(dir);
+        const fresh = await startDevicepass(dir, { port: instant.port, user: 'master', pass: 'instant' });
+        try {
+          await loginOnce({ port: fresh.plainPort, user: ADDRESS, pass: fresh.password });
+          const m = await idleSessions(fresh, count, secure);
+          memory.push(`| ${count.toLocaleString('en')} idle ${secure ? 'TLS' : 'plaintext'} sessions | ${m.rssKiB.toFixed(1)} KiB | ${m.heapKiB.toFixed(1)} KiB | ${m.externalKiB.toFixed(1)} KiB |`);
+          process.stderr.write(`idle ${count} ${secure ? 'TLS' : 'plain'}: ${m.rssKiB.toFixed(1)} KiB RSS per session\n`);
+        } finally {
+          await stop(fresh.child);
+        }
+      }
+    }
+    const ratio = median(r.via) / median(r.direct);
+    const ms = (v: number) => `${v.toFixed(2)} ms`;
+    const lines = [
+      `load average (1 min) at start / end: ${loadStart.toFixed(1)} / ${loadavg()[0]!.toFixed(1)} — other work on the machine shows up in the p99s`,
+      `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; Dovecot 2.3 on loopback (login processes reused), devicepassd in its own process; load generator in the benchmark process, all on the same cores`,
+      `${RUNS} runs, medians; ${LOGINS} logins per run and path over ${CONCURRENCY} connections at once; ${SERIAL} one-at-a-time LOGIN steps per path`,
+      '',
+      '| measure | via devicepass | straight to Dovecot | target |',
+      '| --- | --- | --- | --- |',
+      `| logins/s (connect, greeting, LOGIN, OK, LOGOUT) | ${median(r.via).toFixed(0)} | ${median(r.direct).toFixed(0)} | via ≥ 0.9 × straight (measured ${ratio.toFixed(2)} ×) |`,
+      `| whole login p50 / p99 | ${ms(median(r.viaP50))} / ${ms(median(r.viaP99))} | ${ms(median(r.directP50))} / ${ms(median(r.directP99))} | — |`,
+      `| LOGIN step alone, one at a time, p50 / p99 | ${ms(percentile(steps.dovecot, 50))} / ${ms(percentile(steps.dovecot, 99))} | ${ms(percentile(steps.direct, 50))} / ${ms(percentile(steps.direct, 99))} | — |`,
+      `| devicepass's own LOGIN step (warm cache, instant upstream), p50 / p99 | ${ms(percentile(steps.instant, 50))} / ${ms(percentile(steps.instant, 99))} | — | p99 < 5 ms |`,
+      `| of which opening the upstream session (openUpstream alone, instant upstream), p50 / p99 | ${ms(percentile(opens, 50))} / ${ms(percentile(opens, 99))} | — | — |`,
+      '',
+      '| idle proxied sessions (instant upstream) | daemon RSS per session | JS heap per session | external per session |',
+      '| --- | --- | --- | --- |',
+      ...memory,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    for (const child of children.reverse()) await stop(child);
+    await dovecot.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+await main();

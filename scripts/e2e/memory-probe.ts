@@ -1,0 +1,15 @@
+/**
+ * Preloaded into devicepassd by the IMAP benchmark (`node --expose-gc --import
+ * …/memory-probe.js`, spawned with an IPC channel): answers a "memory" message
+ * with the process's memory after a full garbage collection, so the benchmark
+ * can measure what each idle session costs. It changes nothing else.
+ */
+process.on('message', (message) => {
+  if (message !== 'memory') return;
+  // present only with --expose-gc; without it the figures include garbage
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  process.send?.({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers });
+});
+// the channel must not keep the daemon alive when it is told to stop
+process.channel?.unref();
