@@ -111,7 +111,14 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     await control.listen();
     if (SURFACES.length > 0) {
       const tls = await loadTlsMaterial(config, log);
-      const ctx = { config, log, authenticator: core.authenticator, registry, throttle, tls };
+      const storeHealthy = () => {
+        try {
+          return schemaVersion(store.database) > 0;
+        } catch {
+          return false;
+        }
+      };
+      const ctx = { config, log, authenticator: core.authenticator, registry, throttle, tls, storeHealthy };
       for (const factory of SURFACES) {
         const surface = factory(ctx);
         if (!surface) continue;

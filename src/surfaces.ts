@@ -22,6 +22,8 @@ export interface FrontContext {
   registry: SessionRegistry;
   throttle: Throttle;
   tls: TlsMaterial;
+  /** A cheap read of the store, for health checks. */
+  storeHealthy: () => boolean;
 }
 
 /** A listening surface (IMAP, SMTP, Dovecot SASL, HTTP): started after the control socket, stopped before the store closes. */

@@ -1,4 +1,38 @@
-import type { SurfaceFactory } from '../surfaces.js';
+import type { FrontContext, Surface, SurfaceFactory } from '../surfaces.js';
+import { SaslServer } from './server.js';
 
-// Placeholder while this front is being built: it serves nothing, so the daemon skips it.
-export const dovecotAuthSurface: SurfaceFactory = () => null;
+/**
+ * The Dovecot SASL protocol service (Postfix `smtpd_sasl_type = dovecot`,
+ * Exim's dovecot authenticator, the checkpassword program) on every
+ * `[dovecot_auth] listen` address.
+ */
+export const dovecotAuthSurface: SurfaceFactory = (ctx) => (ctx.config.dovecot_auth.listen.length === 0 ? null : new DovecotAuthSurface(ctx));
+
+class DovecotAuthSurface implements Surface {
+  readonly name = 'dovecot_auth';
+  readonly #ctx: FrontContext;
+  readonly #server: SaslServer;
+
+  constructor(ctx: FrontContext) {
+    this.#ctx = ctx;
+    const { mode, group } = ctx.config.dovecot_auth;
+    this.#server = new SaslServer({
+      authenticate: (attempt) => ctx.authenticator.authenticate(attempt),
+      log: ctx.log,
+      mode: parseInt(mode, 8),
+      group,
+    });
+  }
+
+  async start(): Promise<void> {
+    for (const address of this.#ctx.config.dovecot_auth.listen) await this.#server.listen(address);
+  }
+
+  stop(): Promise<void> {
+    return this.#server.close();
+  }
+
+  addresses(): string[] {
+    return this.#server.addresses();
+  }
+}

@@ -1,4 +1,101 @@
-import type { SurfaceFactory } from '../surfaces.js';
+import http from 'node:http';
+import type net from 'node:net';
+import { closeServer, listenOn } from '../net/listen.js';
+import type { FrontContext, Surface, SurfaceFactory } from '../surfaces.js';
+import { HttpMetrics } from './metrics.js';
+import { nginxAuth, type NginxAuthDeps } from './nginx-auth.js';
 
-// Placeholder while this front is being built: it serves nothing, so the daemon skips it.
-export const httpSurface: SurfaceFactory = () => null;
+/** Requests carry only headers; a body is never read, and large headers are refused by node:http itself. */
+const MAX_HEADER_BYTES = 8 * 1024;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** /healthz, /metrics and nginx auth_http (/auth/nginx) on every `[http] listen` address. */
+export const httpSurface: SurfaceFactory = (ctx) => (ctx.config.http.listen.length === 0 ? null : new HttpSurface(ctx));
+
+class HttpSurface implements Surface {
+  readonly name = 'http';
+  readonly #ctx: FrontContext;
+  readonly #servers: http.Server[] = [];
+  readonly #bound: string[] = [];
+  readonly #metrics: HttpMetrics;
+  readonly #nginx: NginxAuthDeps;
+
+  constructor(ctx: FrontContext) {
+    this.#ctx = ctx;
+    this.#metrics = new HttpMetrics(ctx.registry);
+    const { imap, smtp, http: config } = ctx.config;
+    this.#nginx = {
+      authenticate: (attempt) => ctx.authenticator.authenticate(attempt),
+      log: ctx.log,
+      secret: config.nginx_secret,
+      upstreams: {
+        imap: { host: imap.upstream.host, port: imap.upstream.port, masterUser: imap.upstream.master_user, masterPassword: imap.upstream.master_password },
+        smtp: { host: smtp.upstream.host, port: smtp.upstream.port },
+      },
+      onResult: (protocol, result) => this.#metrics.login('auth_http', protocol, result),
+    };
+  }
+
+  async start(): Promise<void> {
+    for (const address of this.#ctx.config.http.listen) {
+      const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
+        this.#handle(req, res).catch((err: unknown) => {
+          this.#ctx.log.error({ err, surface: 'http' }, 'http: request failed');
+          if (!res.headersSent) res.writeHead(500);
+          res.end();
+        });
+      });
+      server.on('clientError', (_err, socket: net.Socket) => socket.destroy());
+      this.#servers.push(server);
+      const bound = await listenOn(server, address);
+      const text = bound.kind === 'unix' ? bound.path : bound.host.includes(':') ? `[${bound.host}]:${bound.port}` : `${bound.host}:${bound.port}`;
+      this.#bound.push(text);
+      this.#ctx.log.info({ surface: 'http', listen: text, nginxAuth: this.#nginx.secret !== '' }, 'HTTP surface listening');
+    }
+  }
+
+  async stop(): Promise<void> {
+    const closing = this.#servers.map((s) => closeServer(s));
+    for (const s of this.#servers) s.closeAllConnections();
+    await Promise.all(closing);
+  }
+
+  addresses(): string[] {
+    return [...this.#bound];
+  }
+
+  async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const route = `${req.method} ${(req.url ?? '').split('?')[0]}`;
+    // auth_http replies are read by nginx over HTTP/1.0; keeping them short-lived is what it expects
+    res.setHeader('Connection', 'close');
+    switch (route) {
+      case 'GET /healthz':
+        return this.#health(res);
+      case 'GET /metrics':
+        res.writeHead(200, { 'Content-Type': this.#metrics.registry.contentType });
+        res.end(await this.#metrics.registry.metrics());
+        return;
+      case 'GET /auth/nginx': {
+        const reply = await nginxAuth(req.headers, this.#nginx);
+        res.writeHead(reply.status, reply.headers);
+        res.end();
+        return;
+      }
+      default:
+        res.writeHead(404, { 'Content-Type': 'text/plain' });
+        res.end('not found\n');
+    }
+  }
+
+  #health(res: http.ServerResponse): void {
+    let store: 'ok' | 'failing';
+    try {
+      store = this.#ctx.storeHealthy() ? 'ok' : 'failing';
+    } catch (err) {
+      this.#ctx.log.error({ err }, 'healthz: the store does not answer');
+      store = 'failing';
+    }
+    res.writeHead(store === 'failing' ? 503 : 200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ status: store === 'failing' ? 'failing' : 'ok', store }) + '\n');
+  }
+}

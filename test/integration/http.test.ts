@@ -1,0 +1,112 @@
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { tempDir, testConfig } from '../helpers/env.js';
+
+const ALICE = 'alice@example.com';
+const SECRET = 'nginx-shared-secret';
+
+function get(base: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`http://${base}${path}`, { headers }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('HTTP surface', () => {
+  let daemon: Daemon;
+  let cleanup: () => void;
+  let base: string;
+  let password: string;
+
+  beforeAll(async () => {
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    daemon = await startDaemon(
+      testConfig(tmp.dir, {
+        imap: { listen: [], listen_tls: [], upstream: { host: '127.0.0.1', port: 10143, master_user: 'master', master_password: 'master-pw' } },
+        smtp: { listen: [], listen_tls: [], upstream: { host: '127.0.0.1', port: 10025 } },
+        dovecot_auth: { listen: [] },
+        http: { listen: ['127.0.0.1:0'], nginx_secret: SECRET },
+      }),
+    );
+    base = daemon.surfaces.find((s) => s.name === 'http')!.addresses()[0]!;
+    daemon.admin.addAddress(ALICE, 'test');
+    password = (await daemon.admin.addDevice(ALICE, { name: 'phone' }, 'test')).password;
+  });
+  afterAll(async () => {
+    await daemon.stop();
+    cleanup();
+  });
+
+  const nginx = (user: string, pass: string, extra: Record<string, string> = {}) =>
+    get(base, '/auth/nginx', {
+      'X-Devicepass-Secret': SECRET,
+      'Auth-Method': 'plain',
+      'Auth-User': encodeURIComponent(user),
+      'Auth-Pass': encodeURIComponent(pass),
+      'Auth-Protocol': 'imap',
+      'Auth-Login-Attempt': '1',
+      'Client-IP': '127.0.0.1',
+      'Client-Host': 'localhost',
+      ...extra,
+    });
+
+  it('answers /healthz', async () => {
+    const res = await get(base, '/healthz');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ status: 'ok', store: 'ok' });
+  });
+
+  it('logs an IMAP client in through auth_http with the master user', async () => {
+    const res = await nginx(ALICE, password);
+    expect(res.status).toBe(200);
+    expect(res.headers).toMatchObject({ 'auth-status': 'OK', 'auth-server': '127.0.0.1', 'auth-port': '10143', 'auth-user': `${ALICE}*master`, 'auth-pass': 'master-pw' });
+  });
+
+  it('refuses a wrong password with a growing wait, and SMTP with its error code', async () => {
+    const first = await nginx(ALICE, 'wrong wrong wrong', { 'Auth-Login-Attempt': '1' });
+    expect(first.headers).toMatchObject({ 'auth-status': 'Invalid login or password', 'auth-wait': '1' });
+    const last = await nginx(ALICE, 'wrong wrong wrong', { 'Auth-Login-Attempt': '4', 'Auth-Protocol': 'smtp' });
+    expect(last.headers['auth-wait']).toBeUndefined();
+    expect(last.headers['auth-error-code']).toBe('535 5.7.8');
+  });
+
+  it('refuses requests without the secret', async () => {
+    expect((await nginx(ALICE, password, { 'X-Devicepass-Secret': 'nope' })).status).toBe(403);
+  });
+
+  it('refuses a revoked device on the next attempt', async () => {
+    const device = await daemon.admin.addDevice(ALICE, { name: 'laptop', scopes: 'smtp' }, 'test');
+    expect((await nginx(ALICE, device.password, { 'Auth-Protocol': 'smtp' })).headers['auth-status']).toBe('OK');
+    daemon.admin.revokeDevice(ALICE, device.id, 'test');
+    expect((await nginx(ALICE, device.password, { 'Auth-Protocol': 'smtp' })).headers['auth-status']).toBe('Invalid login or password');
+  });
+
+  it('exports metrics in the Prometheus text format, without passwords', async () => {
+    const res = await get(base, '/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toContain('text/plain');
+    expect(res.body).toMatch(/devicepass_logins_total\{surface="auth_http",protocol="imap",result="ok",reason="ok"\} \d+/);
+    expect(res.body).toMatch(/devicepass_logins_total\{surface="auth_http",protocol="smtp",result="failed",reason="revoked"\} 1/);
+    expect(res.body).toContain('# TYPE devicepass_live_sessions gauge');
+    expect(res.body).not.toContain(password);
+  });
+
+  it('answers 404 elsewhere and survives a malformed request', async () => {
+    expect((await get(base, '/nope')).status).toBe(404);
+    const net = await import('node:net');
+    const [host, port] = base.split(':') as [string, string];
+    await new Promise<void>((resolve) => {
+      const s = net.connect(Number(port), host, () => s.write('GARBAGE\r\n\r\n'));
+      s.on('close', () => resolve());
+      s.on('error', () => resolve());
+      s.resume();
+    });
+    expect((await get(base, '/healthz')).status).toBe(200);
+  });
+});
