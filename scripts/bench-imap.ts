@@ -206,8 +206,12 @@ async function main(): Promise<void> {
 
     // LOGIN step alone, one at a time: devicepass before an instant upstream, and the same step through to Dovecot and straight to it
     const steps = { instant: [] as number[], dovecot: [] as number[], direct: [] as number[] };
+    // devicepass's own step runs as its own series: interleaved with Dovecot logins it would also time
+    // Dovecot's imap processes starting and exiting on the same two cores
     for (let i = 0; PARTS.has('steps') && i < SERIAL; i++) {
       steps.instant.push((await loginOnce({ port: viaInstant.plainPort, user: ADDRESS, pass: viaInstant.password }))[1]);
+    }
+    for (let i = 0; PARTS.has('steps') && i < SERIAL; i++) {
       steps.dovecot.push((await loginOnce(through))[1]);
       steps.direct.push((await loginOnce(direct))[1]);
     }
