@@ -15,7 +15,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -24,6 +23,7 @@ import { silentLogger } from '../src/log/logger.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { ImapProbe } from './e2e/imap-probe.js';
 import { startDovecot } from './e2e/dovecot.js';
+import { freePort } from './e2e/host.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -269,17 +269,6 @@ async function main(): Promise<void> {
     await dovecot.stop();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 await main();

@@ -13,14 +13,16 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { UpstreamClient } from '../src/smtp/upstream-client.js';
+import { freePort } from './e2e/host.js';
 import { startPostfix, type PostfixInstance } from './e2e/postfix.js';
+import { dovecotAvailable, run as runTool, startDovecot, type DovecotInstance } from './e2e/sasl-dovecot.js';
+import { postfixAvailable, startSaslPostfix, type SaslPostfix } from './e2e/sasl-postfix.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -29,6 +31,9 @@ const SESSIONS = Number(args.get('sessions') ?? 400);
 const MESSAGES = Number(args.get('messages') ?? 400);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const SERIAL = Number(args.get('serial') ?? 200);
+/** Postfix with Dovecot SASL pays a full argon2id per AUTH, so that path gets fewer samples. */
+const SASL_SESSIONS = Number(args.get('sasl-sessions') ?? 48);
+const SASL_SERIAL = Number(args.get('sasl-serial') ?? 40);
 const ADDRESS = 'bench@example.com';
 const BODY = `From: <${ADDRESS}>\r\nTo: <sink@example.net>\r\nSubject: bench\r\n\r\n${'The quick brown fox jumps over the lazy dog.\r\n'.repeat(40)}`;
 
@@ -77,9 +82,9 @@ async function workers(count: number, total: number, body: (i: number) => Promis
 }
 
 /** Sessions with AUTH: rate, and the AUTH step's latencies. */
-async function sessions(target: Target): Promise<{ rate: number; auth: number[] }> {
+async function sessions(target: Target, total = SESSIONS): Promise<{ rate: number; auth: number[] }> {
   const auth: number[] = [];
-  const seconds = await workers(CONCURRENCY, SESSIONS, async () => {
+  const seconds = await workers(CONCURRENCY, total, async () => {
     const client = await UpstreamClient.connect({ host: '127.0.0.1', port: target.port, tls: 'none', heloName: 'bench-client' });
     const start = performance.now();
     const reply = await client.command(`AUTH PLAIN ${Buffer.from(`\0${target.auth!.user}\0${target.auth!.pass}`).toString('base64')}`);
@@ -88,7 +93,7 @@ async function sessions(target: Target): Promise<{ rate: number; auth: number[] 
     await client.command('QUIT');
     client.destroy();
   });
-  return { rate: SESSIONS / seconds, auth };
+  return { rate: total / seconds, auth };
 }
 
 /** Messages over CONCURRENCY authenticated sessions: rate and per-message latencies. */
@@ -135,14 +140,6 @@ async function serial(target: Target): Promise<number[]> {
   return times;
 }
 
-function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  return once(server, 'listening').then(() => {
-    const { port } = server.address() as net.AddressInfo;
-    return new Promise<number>((resolve) => server.close(() => resolve(port)));
-  });
-}
-
 /**
  * devicepassd as its own process, as in production: the benchmark client must
  * not share the daemon's event loop. The device is added through the CLI.
@@ -185,8 +182,23 @@ xclient = true
   return { child, port, password: (JSON.parse(stdout) as { password: string }).password };
 }
 
+/**
+ * The reference the issue asks for: Postfix authenticating clients itself
+ * with `smtpd_sasl_type = dovecot` against a real Dovecot whose passdb is a
+ * passwd-file with a `doveadm pw` ARGON2ID hash (Dovecot's auth cache off, as
+ * it must be in front of device passwords). Null when either is missing.
+ */
+async function startDovecotSasl(password: string): Promise<{ dovecot: DovecotInstance; postfix: SaslPostfix; target: Target } | null> {
+  if (!dovecotAvailable() || !postfixAvailable()) return null;
+  const hash = (await runTool('/usr/bin/doveadm', ['pw', '-s', 'ARGON2ID', '-p', password])).stdout.trim();
+  const dovecot = await startDovecot({ auth: { kind: 'passwd-file', lines: `${ADDRESS}:${hash}\n` } });
+  const postfix = await startSaslPostfix(dovecot.authSocket);
+  return { dovecot, postfix, target: { port: postfix.port, auth: { user: ADDRESS, pass: password } } };
+}
+
 async function main(): Promise<void> {
   const postfix: PostfixInstance = await startPostfix();
+  let reference: Awaited<ReturnType<typeof startDovecotSasl>> = null;
   const dir = mkdtempSync(path.join(tmpdir(), 'dp-bench-smtp-'));
   let daemon: ChildProcess | null = null;
   try {
@@ -195,6 +207,8 @@ async function main(): Promise<void> {
     const { port, password } = started;
     const viaDevicepass: Target = { port, auth: { user: ADDRESS, pass: password } };
     const direct: Target = { port: postfix.port, auth: null };
+    reference = await startDovecotSasl('bench-dovecot-sasl-password');
+    const sasl = { sessions: [] as number[], authSerial: [] as number[], rate: [] as number[] };
     // warm up: the first login pays argon2id and fills the proof cache; both paths see a few messages
     await serial(viaDevicepass).catch((err: unknown) => {
       throw new Error(`warm-up through devicepass failed: ${String(err)}\n${postfix.log().slice(-2000)}`);
@@ -235,6 +249,11 @@ async function main(): Promise<void> {
       authSamples.push(...whole.auth);
       r.wholeVia.push(percentile(whole.sessions, 50));
       r.wholeDirect.push(percentile((await wholeSessions(direct, SERIAL)).sessions, 50));
+      if (reference) {
+        sasl.sessions.push((await sessions(reference.target, SASL_SESSIONS)).rate);
+        sasl.authSerial.push(...(await wholeSessions(reference.target, SASL_SERIAL)).auth);
+        sasl.rate.push((await messages(reference.target)).rate);
+      }
       process.stderr.write(`run ${run}/${RUNS} done\n`);
     }
     const added = median(r.serialVia.map((v, i) => v - r.serialDirect[i]!));
@@ -252,6 +271,18 @@ async function main(): Promise<void> {
       `| one submission, median: via devicepass / straight | ${median(r.serialVia).toFixed(2)} / ${median(r.serialDirect).toFixed(2)} ms | — |`,
       `| latency added by devicepass to the median submission | ${added.toFixed(2)} ms | < 5 ms |`,
       `| whole session (connect … QUIT, one message), median: via devicepass / straight | ${median(r.wholeVia).toFixed(2)} / ${median(r.wholeDirect).toFixed(2)} ms | — |`,
+      ...(reference
+        ? [
+          '',
+          'Postfix authenticating straight with Dovecot SASL (passwd-file, ARGON2ID from doveadm pw, auth cache off), same run:',
+          '',
+          '| measure | devicepass | Postfix + Dovecot SASL |',
+          '| --- | --- | --- |',
+          `| sessions/s with AUTH, ${CONCURRENCY} at once | ${median(r.sessions).toFixed(0)} | ${median(sasl.sessions).toFixed(1)} |`,
+          `| AUTH step, one session at a time: p50 / p99 | ${percentile(authSamples, 50).toFixed(2)} / ${percentile(authSamples, 99).toFixed(2)} ms | ${percentile(sasl.authSerial, 50).toFixed(2)} / ${percentile(sasl.authSerial, 99).toFixed(2)} ms (${sasl.authSerial.length} pooled) |`,
+          `| messages/s over ${CONCURRENCY} authenticated sessions | ${median(r.rate).toFixed(0)} | ${median(sasl.rate).toFixed(0)} |`,
+        ]
+        : ['', 'Postfix + Dovecot SASL reference skipped: Dovecot or Postfix is not installed.']),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
@@ -260,6 +291,10 @@ async function main(): Promise<void> {
       await once(daemon, 'exit');
     }
     await postfix.stop();
+    if (reference) {
+      await reference.postfix.stop();
+      await reference.dovecot.stop();
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }

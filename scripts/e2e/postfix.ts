@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { promisify } from 'node:util';
 
-const run = promisify(execFile);
+import { freePort, ids, run, waitForPort } from './host.js';
 
 /** Mail for these domains is delivered (every recipient to one Maildir); the rest is refused. */
 export const POSTFIX_DOMAINS = ['example.com', 'example.net'];
@@ -58,7 +55,7 @@ export async function startPostfix(): Promise<PostfixInstance> {
   writeFileSync(path.join(conf, 'master.cf'), masterCf(port));
   await run('/usr/sbin/postfix', ['-c', conf, 'set-permissions']).catch(() => undefined);
   await run('/usr/sbin/postfix', ['-c', conf, 'start']);
-  await waitForPort(port, 15_000);
+  await waitForPort(port, 15_000, 'Postfix');
 
   const maildir = path.join(mail, 'box');
   const messages = () => {
@@ -158,35 +155,3 @@ function masterCf(port: number): string {
   return services.map((s) => s.join('  ')).join('\n') + '\n';
 }
 
-async function ids(user: string): Promise<{ uid: number; gid: number }> {
-  const [uid, gid] = await Promise.all([run('id', ['-u', user]), run('id', ['-g', user])]);
-  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const probe = net.connect(port, '127.0.0.1');
-      probe.once('connect', () => {
-        probe.destroy();
-        resolve(true);
-      });
-      probe.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`Postfix did not listen on 127.0.0.1:${port}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

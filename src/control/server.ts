@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { DevicepassError } from '../errors/catalogue.js';
 import type { Logger } from '../log/logger.js';
+import { setSocketAccess } from '../net/unix-socket.js';
 import { OPERATIONS, type ControlContext } from './operations.js';
 import type { ControlRequest, ControlResponse } from './protocol.js';
 
@@ -52,8 +52,7 @@ export class ControlServer {
       process.umask(previous);
     }
     if (this.#options.group) {
-      chownSync(file, -1, groupId(this.#options.group));
-      chmodSync(file, 0o660);
+      setSocketAccess(file, 0o660, this.#options.group, 'control.group');
     }
     this.#log.info({ socket: file, mode: this.#options.group ? '0660' : '0600' }, 'control socket listening');
   }
@@ -179,17 +178,5 @@ async function removeStaleSocket(file: string): Promise<void> {
   });
   if (alive) throw new Error(`another devicepassd is already listening on ${file}`);
   unlinkSync(file);
-}
-
-function groupId(name: string): number {
-  if (/^\d+$/.test(name)) return Number(name);
-  try {
-    const line = execFileSync('getent', ['group', name], { encoding: 'utf8' });
-    const gid = Number(line.split(':')[2]);
-    if (Number.isInteger(gid)) return gid;
-  } catch {
-    // fall through to the error below
-  }
-  throw new Error(`control.group: no such group "${name}"`);
 }
 

@@ -1,10 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync } from 'node:fs';
 import net from 'node:net';
 import type { LoginAttempt, LoginResult, Protocol } from '../auth/types.js';
 import type { Logger } from '../log/logger.js';
 import { closeServer, listenOn } from '../net/listen.js';
+import { setSocketAccess } from '../net/unix-socket.js';
 import { formatHandshake, LineSplitter, ProtocolError } from './codec.js';
 import { MECHANISMS } from './mechanisms.js';
 import { RequestOrchestrator } from './requests.js';
@@ -44,8 +43,7 @@ export class SaslServer {
     const bound = await listenOn(server, address);
     let text: string;
     if (bound.kind === 'unix') {
-      if (this.#o.group) chownSync(bound.path, -1, groupId(this.#o.group));
-      chmodSync(bound.path, this.#o.mode);
+      setSocketAccess(bound.path, this.#o.mode, this.#o.group, 'dovecot_auth.group');
       text = bound.path;
     } else {
       text = bound.host.includes(':') ? `[${bound.host}]:${bound.port}` : `${bound.host}:${bound.port}`;
@@ -115,16 +113,4 @@ export class SaslServer {
       this.#sockets.delete(socket);
     });
   }
-}
-
-function groupId(name: string): number {
-  if (/^\d+$/.test(name)) return Number(name);
-  try {
-    const line = execFileSync('getent', ['group', name], { encoding: 'utf8' });
-    const gid = Number(line.split(':')[2]);
-    if (Number.isInteger(gid)) return gid;
-  } catch {
-    // fall through to the error below: getent exits 2 for an unknown group
-  }
-  throw new Error(`dovecot_auth.group: no such group "${name}"`);
 }
