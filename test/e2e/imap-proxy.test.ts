@@ -77,7 +77,7 @@ describe.skipIf(!canRun)('IMAP through devicepass to a real Dovecot', () => {
       expect(box.path).toBe('INBOX');
       const message = `From: bob@example.com\r\nTo: ${ALICE}\r\nSubject: through devicepass\r\nMessage-ID: <e2e-1@example.com>\r\n\r\nHello through the proxy.\r\n`;
       const appended = await phone.append('INBOX', message);
-      expect(appended).toBeTruthy();
+      expect(appended).toMatchObject({ destination: 'INBOX', uid: expect.any(Number) });
       const fetched = await phone.fetchOne('*', { source: true, envelope: true });
       expect(fetched && fetched.envelope?.subject).toBe('through devicepass');
       expect(fetched && fetched.source?.toString()).toContain('Hello through the proxy.');
