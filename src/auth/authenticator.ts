@@ -23,6 +23,12 @@ export interface AuthenticatorDeps {
   now?: () => number;
 }
 
+export interface AuthenticatorStats {
+  results: Array<{ protocol: string; reason: string; count: number }>;
+  cache: ReturnType<ProofCache['stats']>;
+  queue: ReturnType<HashQueue['stats']>;
+}
+
 /** Longer than any real password; bounds the work an attacker can make us hash. */
 export const MAX_PASSWORD_BYTES = 1024;
 
@@ -38,6 +44,8 @@ export class Authenticator {
   readonly #paramsText: string;
   /** Unknown addresses are hashed under this salt so they cost what known ones cost. */
   readonly #dummySalt = randomBytes(SALT_BYTES);
+  /** Results by "protocol\0reason" ("ok" for successes), read by /metrics at scrape time. */
+  readonly #results = new Map<string, number>();
 
   constructor(deps: AuthenticatorDeps) {
     this.#d = { now: Date.now, ...deps };
@@ -156,7 +164,18 @@ export class Authenticator {
     return { ok: true, address, deviceId: credential.deviceId, deviceName: name, generic: credential.deviceKind === 'generic', cached };
   }
 
+  /** Counters and gauges for monitoring: every login result so far, the proof cache and the hash queue. */
+  stats(): AuthenticatorStats {
+    const results = [...this.#results].map(([key, count]) => {
+      const [protocol = '', reason = ''] = key.split('\0');
+      return { protocol, reason, count };
+    });
+    return { results, cache: this.#d.cache.stats(), queue: this.#d.queue.stats() };
+  }
+
   #record(attempt: LoginAttempt, result: LoginResult): void {
+    const countKey = `${attempt.protocol}\0${result.ok ? 'ok' : result.reason}`;
+    this.#results.set(countKey, (this.#results.get(countKey) ?? 0) + 1);
     const at = this.#d.now();
     const { protocol, clientIp: ip } = attempt;
     const client = attempt.clientName ?? null;

@@ -1,18 +1,76 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { LoginResult, Protocol } from '../auth/types.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { TEMPORARY_REASONS, type FailReason, type LoginResult, type Protocol } from '../auth/types.js';
 import type { SessionRegistry } from '../sessions/registry.js';
 
 /**
- * What /metrics exports: login verdicts that passed through this surface
- * (nginx auth_http), live sessions by protocol read from the session
- * registry at scrape time, and the process's own metrics. A registry of its
+ * What /metrics exports: every login result the Authenticator decided (all
+ * surfaces), the proof cache and hash queue, the verdicts answered through
+ * nginx auth_http, live sessions by protocol, and the process's own metrics —
+ * the shared figures read at scrape time, never on the login path. A registry of its
  * own per surface, so several daemons in one process (tests) never collide.
  */
 export class HttpMetrics {
   readonly registry = new Registry();
   readonly #logins: Counter<'surface' | 'protocol' | 'result' | 'reason'>;
 
-  constructor(sessions: SessionRegistry) {
+  constructor(sessions: SessionRegistry, authenticator: Authenticator) {
+    new Counter({
+      name: 'devicepass_auth_results_total',
+      help: 'Login results decided by the Authenticator, all surfaces, by protocol, result and reason',
+      labelNames: ['protocol', 'result', 'reason'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const r of authenticator.stats().results) {
+          const result = r.reason === 'ok' ? 'ok' : TEMPORARY_REASONS.has(r.reason as FailReason) ? 'temporary' : 'failed';
+          this.inc({ protocol: r.protocol, result, reason: r.reason }, r.count);
+        }
+      },
+    });
+    new Counter({
+      name: 'devicepass_proof_cache_lookups_total',
+      help: 'Proof cache lookups, and how many found an entry (a login answered without a hash)',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const { lookups, hits } = authenticator.stats().cache;
+        this.inc({ outcome: 'hit' }, hits);
+        this.inc({ outcome: 'miss' }, lookups - hits);
+      },
+    });
+    new Gauge({
+      name: 'devicepass_proof_cache_entries',
+      help: 'Entries in the proof cache: proven passwords and known misses',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        const { proofs, misses } = authenticator.stats().cache;
+        this.set({ kind: 'proof' }, proofs);
+        this.set({ kind: 'miss' }, misses);
+      },
+    });
+    new Gauge({
+      name: 'devicepass_hash_queue',
+      help: 'argon2id and legacy hashes running and waiting in the fair queue',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        const { running, queued } = authenticator.stats().queue;
+        this.set({ state: 'running' }, running);
+        this.set({ state: 'queued' }, queued);
+      },
+    });
+    new Counter({
+      name: 'devicepass_hash_queue_refused_total',
+      help: 'Hash requests refused because the queue was full (answered as a temporary failure)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(authenticator.stats().queue.refused);
+      },
+    });
     this.#logins = new Counter({
       name: 'devicepass_logins_total',
       help: 'Login verdicts answered by this surface, by protocol, result and reason',

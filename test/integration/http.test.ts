@@ -97,6 +97,20 @@ describe('HTTP surface', () => {
     expect(res.body).not.toContain(password);
   });
 
+  it('counts every login the Authenticator decides, whatever the surface, with the proof cache and hash queue', async () => {
+    const attempt = { address: ALICE, protocol: 'pop3' as const, clientIp: '127.0.0.1' };
+    await daemon.authenticator.authenticate({ ...attempt, password: 'not the password at all' });
+    await daemon.authenticator.authenticate({ ...attempt, password: 'not the password at all' });
+    const body = (await get(base, '/metrics')).body;
+    expect(body).toMatch(/devicepass_auth_results_total\{protocol="pop3",result="failed",reason="wrong-password"\} 2/);
+    expect(body).toMatch(/devicepass_auth_results_total\{protocol="imap",result="ok",reason="ok"\} \d+/);
+    const hits = Number(/devicepass_proof_cache_lookups_total\{outcome="hit"\} (\d+)/.exec(body)?.[1]);
+    expect(hits).toBeGreaterThanOrEqual(1); // the repeated wrong password was answered from the cache
+    expect(body).toMatch(/devicepass_proof_cache_entries\{kind="miss"\} [1-9]/);
+    expect(body).toMatch(/devicepass_hash_queue\{state="queued"\} 0/);
+    expect(body).toContain('devicepass_hash_queue_refused_total 0');
+  });
+
   it('answers 404 elsewhere and survives a malformed request', async () => {
     expect((await get(base, '/nope')).status).toBe(404);
     const net = await import('node:net');
