@@ -44,8 +44,8 @@ export class Authenticator {
   readonly #paramsText: string;
   /** Unknown addresses are hashed under this salt so they cost what known ones cost. */
   readonly #dummySalt = randomBytes(SALT_BYTES);
-  /** Results by "protocol\0reason" ("ok" for successes), read by /metrics at scrape time. */
-  readonly #results = new Map<string, number>();
+  /** Results by protocol, then reason ("ok" for successes), read by /metrics at scrape time. */
+  readonly #results = new Map<string, Map<string, number>>();
 
   constructor(deps: AuthenticatorDeps) {
     this.#d = { now: Date.now, ...deps };
@@ -166,16 +166,15 @@ export class Authenticator {
 
   /** Counters and gauges for monitoring: every login result so far, the proof cache and the hash queue. */
   stats(): AuthenticatorStats {
-    const results = [...this.#results].map(([key, count]) => {
-      const [protocol = '', reason = ''] = key.split('\0');
-      return { protocol, reason, count };
-    });
+    const results = [...this.#results].flatMap(([protocol, reasons]) => [...reasons].map(([reason, count]) => ({ protocol, reason, count })));
     return { results, cache: this.#d.cache.stats(), queue: this.#d.queue.stats() };
   }
 
   #record(attempt: LoginAttempt, result: LoginResult): void {
-    const countKey = `${attempt.protocol}\0${result.ok ? 'ok' : result.reason}`;
-    this.#results.set(countKey, (this.#results.get(countKey) ?? 0) + 1);
+    let reasons = this.#results.get(attempt.protocol);
+    if (!reasons) this.#results.set(attempt.protocol, (reasons = new Map()));
+    const reason = result.ok ? 'ok' : result.reason;
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
     const at = this.#d.now();
     const { protocol, clientIp: ip } = attempt;
     const client = attempt.clientName ?? null;
