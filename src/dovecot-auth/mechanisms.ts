@@ -4,6 +4,8 @@
  * malformed payload. No I/O; the orchestrator drives them.
  */
 
+import { decodeSaslBase64, LOGIN_PASSWORD_PROMPT, LOGIN_USERNAME_PROMPT, splitPlain } from '../sasl/encoding.js';
+
 export const MECHANISMS = ['PLAIN', 'LOGIN'] as const;
 export type Mechanism = (typeof MECHANISMS)[number];
 
@@ -23,14 +25,6 @@ export interface MechanismState {
   step(base64: string | null): Step;
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-export function decodeBase64(text: string): Buffer | null {
-  return BASE64.test(text) ? Buffer.from(text, 'base64') : null;
-}
-
-const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
-
 export function isMechanism(name: string): name is Mechanism {
   return (MECHANISMS as readonly string[]).includes(name);
 }
@@ -49,12 +43,12 @@ function plain(): MechanismState {
         asked = true;
         return { kind: 'challenge', base64: '' };
       }
-      const raw = decodeBase64(payload);
+      const raw = decodeSaslBase64(payload);
       if (!raw) return { kind: 'invalid', why: 'invalid base64' };
-      const parts = raw.toString('utf8').split('\x00');
-      if (parts.length !== 3) return { kind: 'invalid', why: 'PLAIN response is not authzid NUL user NUL password' };
-      const [authzid, user, password] = parts as [string, string, string];
-      return { kind: 'done', credentials: { authzid, user, password } };
+      const plain = splitPlain(raw);
+      if (!plain) return { kind: 'invalid', why: 'PLAIN response is not authzid NUL user NUL password' };
+      const text = (bytes: Buffer) => bytes.toString('utf8');
+      return { kind: 'done', credentials: { authzid: text(plain.authzid), user: text(plain.authcid), password: text(plain.password) } };
     },
   };
 }
@@ -66,7 +60,7 @@ function login(): MechanismState {
   return {
     step(payload) {
       if (payload !== null) {
-        const raw = decodeBase64(payload);
+        const raw = decodeSaslBase64(payload);
         if (!raw) return { kind: 'invalid', why: 'invalid base64' };
         const text = raw.toString('utf8');
         if (user === null) {
@@ -78,9 +72,9 @@ function login(): MechanismState {
       }
       if (user === null) {
         prompted = true;
-        return { kind: 'challenge', base64: b64('Username:') };
+        return { kind: 'challenge', base64: LOGIN_USERNAME_PROMPT };
       }
-      return { kind: 'challenge', base64: b64('Password:') };
+      return { kind: 'challenge', base64: LOGIN_PASSWORD_PROMPT };
     },
   };
 }

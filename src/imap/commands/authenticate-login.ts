@@ -1,10 +1,7 @@
+import { LOGIN_PASSWORD_PROMPT, LOGIN_USERNAME_PROMPT } from '../../sasl/encoding.js';
 import { REPLIES } from '../replies.js';
 import { isResult, saslStep } from './sasl-input.js';
 import type { CommandSpec } from './types.js';
-
-/** The prompts every LOGIN-mechanism client expects, base64 of "Username:" and "Password:". */
-export const USERNAME_PROMPT = Buffer.from('Username:').toString('base64');
-export const PASSWORD_PROMPT = Buffer.from('Password:').toString('base64');
 
 /**
  * The (obsolete, still common) LOGIN SASL mechanism: user name, then
@@ -19,9 +16,9 @@ export const authenticateLogin: CommandSpec = {
   ],
   handler: async (ctx, args) => {
     if (!ctx.credentialsAllowed) return REPLIES.privacyRequired;
-    const username = await saslStep(ctx, args[1], USERNAME_PROMPT);
+    const username = await saslStep(ctx, args[1], LOGIN_USERNAME_PROMPT);
     if (isResult(username)) return username;
-    const password = await saslStep(ctx, undefined, PASSWORD_PROMPT);
+    const password = await saslStep(ctx, undefined, LOGIN_PASSWORD_PROMPT);
     if (isResult(password)) return password;
     return ctx.login({ username, password, mechanism: 'SASL-LOGIN' });
   },

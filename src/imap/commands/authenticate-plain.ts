@@ -1,3 +1,4 @@
+import { splitPlain } from '../../sasl/encoding.js';
 import { REPLIES } from '../replies.js';
 import { isResult, saslStep } from './sasl-input.js';
 import type { CommandSpec } from './types.js';
@@ -17,15 +18,9 @@ export const authenticatePlain: CommandSpec = {
     if (!ctx.credentialsAllowed) return REPLIES.privacyRequired;
     const message = await saslStep(ctx, args[1], '');
     if (isResult(message)) return message;
-    const first = message.indexOf(0);
-    const second = first < 0 ? -1 : message.indexOf(0, first + 1);
-    if (first < 0 || second < 0 || message.indexOf(0, second + 1) >= 0) {
-      return { response: 'BAD', message: 'Malformed PLAIN message' };
-    }
-    const authzid = message.subarray(0, first);
-    const username = message.subarray(first + 1, second);
-    const password = message.subarray(second + 1);
-    if (authzid.length > 0 && !authzid.equals(username)) return REPLIES.authorizationFailed;
-    return ctx.login({ username, password, mechanism: 'PLAIN' });
+    const plain = splitPlain(message);
+    if (!plain) return { response: 'BAD', message: 'Malformed PLAIN message' };
+    if (plain.authzid.length > 0 && !plain.authzid.equals(plain.authcid)) return REPLIES.authorizationFailed;
+    return ctx.login({ username: plain.authcid, password: plain.password, mechanism: 'PLAIN' });
   },
 };

@@ -1,16 +1,10 @@
-/**
- * SASL response lines (RFC 3501 AUTHENTICATE continuation, RFC 4959 SASL-IR).
- * Node's base64 decoder silently skips garbage, so the alphabet and padding are
- * checked first: a mangled credential must fail loudly, not decode to
- * something else.
- */
+/** SASL response lines (RFC 3501 AUTHENTICATE continuation, RFC 4959 SASL-IR). */
+import { decodeSaslBase64 } from '../../sasl/encoding.js';
 
 export type SaslResponse =
   | { readonly kind: 'cancel' }
   | { readonly kind: 'data'; readonly data: Buffer }
   | { readonly kind: 'error'; readonly error: string };
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
  * `initial` selects SASL-IR rules: "=" is the empty response and "*" is not a
@@ -21,6 +15,6 @@ export function decodeSaslResponse(input: Buffer | string, initial = false): Sas
   if (!initial && text === '*') return { kind: 'cancel' };
   if (initial && text === '=') return { kind: 'data', data: Buffer.alloc(0) };
   if (initial && text === '') return { kind: 'error', error: 'Empty initial response (send "=")' };
-  if (!BASE64.test(text)) return { kind: 'error', error: 'Invalid base64' };
-  return { kind: 'data', data: Buffer.from(text, 'base64') };
+  const data = decodeSaslBase64(text);
+  return data ? { kind: 'data', data } : { kind: 'error', error: 'Invalid base64' };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBase64, startMechanism } from '../../../src/dovecot-auth/mechanisms.js';
+import { startMechanism } from '../../../src/dovecot-auth/mechanisms.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -36,11 +36,5 @@ describe('SASL mechanisms', () => {
     expect(m.step(b64('bob'))).toEqual({ kind: 'challenge', base64: b64('Password:') });
     expect(m.step(b64('x'))).toMatchObject({ kind: 'done', credentials: { user: 'bob', password: 'x' } });
     expect(startMechanism('LOGIN').step('')).toEqual({ kind: 'challenge', base64: b64('Username:') });
-  });
-
-  it('strict base64', () => {
-    expect(decodeBase64('')?.length).toBe(0);
-    expect(decodeBase64('YQ==')?.toString()).toBe('a');
-    for (const bad of ['YQ', 'Y===', 'YQ==YQ==', 'a b=', '****']) expect(decodeBase64(bad)).toBeNull();
   });
 });
