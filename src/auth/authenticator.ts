@@ -188,11 +188,14 @@ export class Authenticator {
       );
     } else {
       const address = result.address ?? truncate(attempt.address);
-      const detail = result.since === null ? null : { since: new Date(result.since).toISOString() };
+      const { reason, deviceName, since } = result;
       this.#d.recorder.record(
-        `fail\0${address}\0${result.reason}\0${result.deviceName}\0${protocol}\0${ip}\0${client}`,
+        `fail\0${address}\0${reason}\0${deviceName}\0${protocol}\0${ip}\0${client}`,
         at,
-        () => ({ at, type: 'login.fail', address, deviceName: result.deviceName, reason: result.reason, protocol, ip, client, detail }),
+        () => ({
+          at, type: 'login.fail', address, deviceName, reason, protocol, ip, client,
+          detail: since === null ? null : { since: new Date(since).toISOString() },
+        }),
       );
     }
   }
