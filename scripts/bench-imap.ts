@@ -12,17 +12,17 @@
  * Each rate and latency is the median of several runs. Usage:
  *   npm run build && node dist/scripts/bench-imap.js [--runs 5 --logins 300 --concurrency 8 --serial 300 --idle 1000,9800 --parts logins,steps,memory]
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { openUpstream } from '../src/imap/proxy/upstream.js';
 import { silentLogger } from '../src/log/logger.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { ImapProbe } from './e2e/imap-probe.js';
 import { startDovecot } from './e2e/dovecot.js';
+import { spawnDevicepassd } from './e2e/devicepassd.js';
 import { freePort } from './e2e/host.js';
 
 const args = new Map<string, string>();
@@ -90,11 +90,7 @@ interface Devicepass {
 
 async function startDevicepass(dir: string, upstream: { port: number; user: string; pass: string }): Promise<Devicepass> {
   const [plainPort, tlsPort] = [await freePort(), await freePort()];
-  const config = path.join(dir, 'bench.toml');
-  writeFileSync(config, `data_dir = ${JSON.stringify(dir)}
-[log]
-level = "error"
-[imap]
+  const { child, cli } = await spawnDevicepassd(dir, `[imap]
 listen = ["127.0.0.1:${plainPort}"]
 listen_tls = ["127.0.0.1:${tlsPort}"]
 [imap.upstream]
@@ -110,23 +106,7 @@ listen_tls = []
 listen = []
 [http]
 listen = []
-`);
-  const child = spawn(
-    process.execPath,
-    ['--expose-gc', '--import', path.join(DIST, 'memory-probe.js'), path.join(PACKAGE_ROOT, 'bin', 'devicepassd.js'), '--config', config],
-    { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
-  );
-  const cli = (...argv: string[]) => promisify(execFile)(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'devicepass.js'), '--config', config, '--json', ...argv]);
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      await cli('status');
-      break;
-    } catch (err) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`devicepassd did not start: ${String(err)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+`, { nodeArgs: ['--expose-gc', '--import', path.join(DIST, 'memory-probe.js')], ipc: true });
   await cli('address', 'add', ADDRESS);
   const { stdout } = await cli('device', 'add', ADDRESS, '--name', 'bench', '--scopes', 'imap');
   const memory = async () => {

@@ -10,15 +10,14 @@
  * Each figure is the median of several runs. Usage:
  *   npm run build && node dist/scripts/bench-smtp.js [--runs 3 --sessions 400 --messages 400 --concurrency 16 --serial 200]
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
-import { PACKAGE_ROOT } from '../src/paths.js';
 import { UpstreamClient } from '../src/smtp/upstream-client.js';
+import { spawnDevicepassd } from './e2e/devicepassd.js';
 import { freePort } from './e2e/host.js';
 import { startPostfix, type PostfixInstance } from './e2e/postfix.js';
 import { dovecotAvailable, run as runTool, startDovecot, type DovecotInstance } from './e2e/sasl-dovecot.js';
@@ -146,11 +145,7 @@ async function serial(target: Target): Promise<number[]> {
  */
 async function startDevicepass(dir: string, upstreamPort: number): Promise<{ child: ChildProcess; port: number; password: string }> {
   const port = await freePort();
-  const config = path.join(dir, 'bench.toml');
-  writeFileSync(config, `data_dir = ${JSON.stringify(dir)}
-[log]
-level = "error"
-[imap]
+  const { child, cli } = await spawnDevicepassd(dir, `[imap]
 listen = []
 listen_tls = []
 [dovecot_auth]
@@ -165,18 +160,6 @@ host = "127.0.0.1"
 port = ${upstreamPort}
 xclient = true
 `);
-  const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'devicepassd.js'), '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const cli = (...argv: string[]) => promisify(execFile)(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'devicepass.js'), '--config', config, '--json', ...argv]);
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      await cli('status');
-      break;
-    } catch (err) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`devicepassd did not start: ${String(err)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
   await cli('address', 'add', ADDRESS);
   const { stdout } = await cli('device', 'add', ADDRESS, '--name', 'bench', '--scopes', 'smtp');
   return { child, port, password: (JSON.parse(stdout) as { password: string }).password };

@@ -1,0 +1,50 @@
+/** devicepassd as its own process for the benchmarks, as in production: the load generator must not share its event loop. */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+
+export interface DevicepassProcess {
+  child: ChildProcess;
+  /** The `devicepass` CLI against this daemon, with --json. */
+  cli(...argv: string[]): Promise<{ stdout: string }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Writes `bench.toml` (data under `dir`, then `sections`, which must turn off
+ * what the benchmark does not use), starts the daemon and waits until its
+ * control socket answers `status`.
+ */
+export async function spawnDevicepassd(
+  dir: string,
+  sections: string,
+  options: { nodeArgs?: string[]; ipc?: boolean } = {},
+): Promise<DevicepassProcess> {
+  const config = path.join(dir, 'bench.toml');
+  writeFileSync(config, `data_dir = ${JSON.stringify(dir)}\n[log]\nlevel = "error"\n${sections}`);
+  const stdio: Array<'ignore' | 'inherit' | 'ipc'> = ['ignore', 'ignore', 'inherit', ...(options.ipc ? (['ipc'] as const) : [])];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(PACKAGE_ROOT, 'bin', 'devicepassd.js'), '--config', config], { stdio });
+  const cli = (...argv: string[]) => promisify(execFile)(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'devicepass.js'), '--config', config, '--json', ...argv]);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      await cli('status');
+      break;
+    } catch (err) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`devicepassd did not start: ${String(err)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    child,
+    cli,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
