@@ -1,4 +1,4 @@
-import argon2 from 'argon2';
+import { argon2idRaw } from './argon2-raw.js';
 
 export interface HashParams {
   memoryKib: number;
@@ -30,13 +30,5 @@ export function parseParams(text: string): HashParams {
  * password is stored and looked up by. Runs on libuv's thread pool.
  */
 export async function computeDigest(normalizedPassword: string, salt: Buffer, params: HashParams): Promise<Buffer> {
-  return argon2.hash(normalizedPassword, {
-    type: argon2.argon2id,
-    raw: true,
-    salt,
-    hashLength: DIGEST_BYTES,
-    memoryCost: params.memoryKib,
-    timeCost: params.iterations,
-    parallelism: params.parallelism,
-  });
+  return argon2idRaw(normalizedPassword, salt, params, DIGEST_BYTES);
 }

@@ -1,4 +1,6 @@
+import { timingSafeEqual } from 'node:crypto';
 import { verify as argon2Verify } from 'argon2';
+import { argon2idRaw } from '../argon2-raw.js';
 import { decodeBase64Strict } from './encoding.js';
 import type { LegacyScheme } from './types.js';
 
@@ -8,10 +10,21 @@ import type { LegacyScheme } from './types.js';
  * and the reference CLI, or `m=…,p=…,t=…` as written by Node's argon2 package.
  * A missing v= means version 1.0 (0x10), as in the reference implementation.
  *
- * Verification is argon2.verify (libuv's thread pool), which reads the
- * parameters by name, so both orders work as stored. We still parse here to
- * bound the cost an imported hash can impose on every later login.
+ * Verification runs on libuv's thread pool. Dovecot's own hashes (argon2id,
+ * v=19, one lane) are recomputed with the fast backend of argon2-raw.ts;
+ * anything else goes to argon2.verify, which reads the parameters by name, so
+ * both orders work as stored. We parse first to bound the cost an imported
+ * hash can impose on every later login.
  */
+
+interface Parsed {
+  version: number;
+  memoryKib: number;
+  iterations: number;
+  parallelism: number;
+  salt: Buffer;
+  hash: Buffer;
+}
 
 // 1 GiB covers libsodium's "sensitive" preset; more would let one bad import
 // take gigabytes per concurrent login.
@@ -19,7 +32,7 @@ const MAX_MEMORY_KIB = 1 << 20;
 const MAX_TIME = 64;
 const MAX_LANES = 16;
 
-function parse(type: 'argon2i' | 'argon2id', encoded: string): string | null {
+function parse(type: 'argon2i' | 'argon2id', encoded: string): Parsed | string {
   const prefix = `$${type}$`;
   if (!encoded.startsWith(prefix)) return `must start with ${prefix}`;
   const fields = encoded.slice(prefix.length).split('$');
@@ -49,7 +62,7 @@ function parse(type: 'argon2i' | 'argon2id', encoded: string): string | null {
   const hash = decodeBase64Strict(hashText);
   if (!salt || salt.length < 8 || salt.length > 64) return 'salt must be 8 to 64 bytes of base64';
   if (!hash || hash.length < 4 || hash.length > 128) return 'hash must be 4 to 128 bytes of base64';
-  return null;
+  return { version: version === 'v=19' ? 0x13 : 0x10, memoryKib: m, iterations: t, parallelism: p, salt, hash };
 }
 
 export function makeArgon2Scheme(name: string, type: 'argon2i' | 'argon2id'): LegacyScheme {
@@ -57,9 +70,17 @@ export function makeArgon2Scheme(name: string, type: 'argon2i' | 'argon2id'): Le
     name,
     aliases: [],
     weak: false,
-    check: (encoded) => parse(type, encoded),
+    check(encoded) {
+      const parsed = parse(type, encoded);
+      return typeof parsed === 'string' ? parsed : null;
+    },
     async verify(encoded, password) {
-      if (parse(type, encoded) !== null) return false;
+      const parsed = parse(type, encoded);
+      if (typeof parsed === 'string') return false;
+      if (type === 'argon2id' && parsed.version === 0x13) {
+        const computed = await argon2idRaw(password, parsed.salt, parsed, parsed.hash.length);
+        return timingSafeEqual(computed, parsed.hash);
+      }
       // argon2.verify compares with crypto.timingSafeEqual itself.
       return argon2Verify(encoded, password);
     },
