@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-/** End-to-end suites against real Dovecot, Postfix and nginx from Debian (see .ci/run for the packages). */
+/** End-to-end suites against real Dovecot, Postfix, Exim and nginx from Debian (see .ci/run for the packages). */
 export default defineConfig({
   test: {
     include: ['test/e2e/**/*.test.ts'],

@@ -1,0 +1,1 @@
+export * from '../../../scripts/e2e/exim.js';
