@@ -1,5 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // The daemon; the code lives in src/ (compiled to dist/ by `npm install`).
+// Node flags in the first line: see src/daemon-node-flags.ts.
 import { runDaemon } from '../dist/src/daemon-main.js';
 
 await runDaemon(process.argv);

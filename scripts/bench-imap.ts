@@ -23,7 +23,7 @@ import { PACKAGE_ROOT } from '../src/paths.js';
 import { ImapProbe } from './e2e/imap-probe.js';
 import { startDovecot } from './e2e/dovecot.js';
 import { spawnDevicepassd } from './e2e/devicepassd.js';
-import { freePort } from './e2e/host.js';
+import { freePort, pinSelf, type Pinning } from './e2e/host.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -35,6 +35,8 @@ const SERIAL = Number(args.get('serial') ?? 300);
 const IDLE = (args.get('idle') ?? '1000,9800').split(',').map(Number);
 /** Which parts to run: logins (rates), steps (one-at-a-time LOGIN steps), memory (idle sessions). */
 const PARTS = new Set((args.get('parts') ?? 'logins,steps,memory').split(','));
+/** --pin 1: devicepassd on CPU 0, the load generator and the upstreams on CPU 1 (see host.ts). */
+const PIN: Pinning | null = args.get('pin') === '1' ? { daemon: '0', others: '1' } : null;
 const ADDRESS = 'bench@example.com';
 const DIST = path.join(PACKAGE_ROOT, 'dist', 'scripts', 'e2e');
 
@@ -106,7 +108,7 @@ listen_tls = []
 listen = []
 [http]
 listen = []
-`, { nodeArgs: ['--expose-gc', '--import', path.join(DIST, 'memory-probe.js')], ipc: true });
+`, { nodeArgs: ['--expose-gc', '--import', path.join(DIST, 'memory-probe.js')], ipc: true, ...(PIN ? { cpus: PIN.daemon } : {}) });
   await cli('address', 'add', ADDRESS);
   const { stdout } = await cli('device', 'add', ADDRESS, '--name', 'bench', '--scopes', 'imap');
   const memory = async () => {
@@ -154,6 +156,7 @@ async function stop(child: ChildProcess | null): Promise<void> {
 
 async function main(): Promise<void> {
   const loadStart = loadavg()[0]!;
+  if (PIN) pinSelf(PIN.others);
   const dovecot = await startDovecot({ fastLogins: true, maxSessions: 400 });
   const dirs = [mkdtempSync('/tmp/dpbi-'), mkdtempSync('/tmp/dpbi-')];
   const children: (ChildProcess | null)[] = [];
@@ -228,7 +231,7 @@ async function main(): Promise<void> {
     const ms = (v: number) => `${v.toFixed(2)} ms`;
     const lines = [
       `load average (1 min) at start / end: ${loadStart.toFixed(1)} / ${loadavg()[0]!.toFixed(1)} — other work on the machine shows up in the p99s`,
-      `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; Dovecot 2.3 on loopback (login processes reused), devicepassd in its own process; load generator in the benchmark process, all on the same cores`,
+      `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; Dovecot 2.3 on loopback (login processes reused), devicepassd in its own process; load generator in the benchmark process, ${PIN ? `devicepassd pinned to CPU ${PIN.daemon}, load generator and upstreams to CPU ${PIN.others}` : 'all on the same cores'}`,
       `${RUNS} runs, medians; ${LOGINS} logins per run and path over ${CONCURRENCY} connections at once; ${SERIAL} one-at-a-time LOGIN steps per path`,
       '',
       '| measure | via devicepass | straight to Dovecot | target |',

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { UpstreamClient } from '../src/smtp/upstream-client.js';
 import { spawnDevicepassd } from './e2e/devicepassd.js';
-import { freePort } from './e2e/host.js';
+import { freePort, pinSelf, type Pinning } from './e2e/host.js';
 import { startPostfix, type PostfixInstance } from './e2e/postfix.js';
 import { dovecotAvailable, run as runTool, startDovecot, type DovecotInstance } from './e2e/sasl-dovecot.js';
 import { postfixAvailable, startSaslPostfix, type SaslPostfix } from './e2e/sasl-postfix.js';
@@ -33,6 +33,8 @@ const SERIAL = Number(args.get('serial') ?? 200);
 /** Postfix with Dovecot SASL pays a full argon2id per AUTH, so that path gets fewer samples. */
 const SASL_SESSIONS = Number(args.get('sasl-sessions') ?? 48);
 const SASL_SERIAL = Number(args.get('sasl-serial') ?? 40);
+/** --pin 1: devicepassd on CPU 0, the load generator, Postfix and Dovecot on CPU 1 (see host.ts). */
+const PIN: Pinning | null = args.get('pin') === '1' ? { daemon: '0', others: '1' } : null;
 const ADDRESS = 'bench@example.com';
 const BODY = `From: <${ADDRESS}>\r\nTo: <sink@example.net>\r\nSubject: bench\r\n\r\n${'The quick brown fox jumps over the lazy dog.\r\n'.repeat(40)}`;
 
@@ -159,7 +161,7 @@ listen_tls = []
 host = "127.0.0.1"
 port = ${upstreamPort}
 xclient = true
-`);
+`, PIN ? { cpus: PIN.daemon } : {});
   await cli('address', 'add', ADDRESS);
   const { stdout } = await cli('device', 'add', ADDRESS, '--name', 'bench', '--scopes', 'smtp');
   return { child, port, password: (JSON.parse(stdout) as { password: string }).password };
@@ -180,6 +182,7 @@ async function startDovecotSasl(password: string): Promise<{ dovecot: DovecotIns
 }
 
 async function main(): Promise<void> {
+  if (PIN) pinSelf(PIN.others);
   const postfix: PostfixInstance = await startPostfix();
   let reference: Awaited<ReturnType<typeof startDovecotSasl>> = null;
   const dir = mkdtempSync(path.join(tmpdir(), 'dp-bench-smtp-'));
@@ -241,7 +244,7 @@ async function main(): Promise<void> {
     }
     const added = median(r.serialVia.map((v, i) => v - r.serialDirect[i]!));
     const lines = [
-      `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}; devicepassd in its own process; Postfix 3.7 on loopback, XCLIENT on`,
+      `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}; devicepassd in its own process; Postfix 3.7 on loopback, XCLIENT on; ${PIN ? `devicepassd pinned to CPU ${PIN.daemon}, load generator, Postfix and Dovecot to CPU ${PIN.others}` : 'all on the same cores'}`,
       `${RUNS} runs, medians; ${SESSIONS} sessions and ${MESSAGES} messages (${BODY.length} bytes) per run over ${CONCURRENCY} connections; ${SERIAL} one-at-a-time submissions per path`,
       '',
       '| measure | result | target |',

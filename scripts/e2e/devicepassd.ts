@@ -4,7 +4,9 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon-node-flags.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import { onCpus } from './host.js';
 
 export interface DevicepassProcess {
   child: ChildProcess;
@@ -21,12 +23,14 @@ export interface DevicepassProcess {
 export async function spawnDevicepassd(
   dir: string,
   sections: string,
-  options: { nodeArgs?: string[]; ipc?: boolean } = {},
+  options: { nodeArgs?: string[]; ipc?: boolean; /** taskset CPU list, e.g. "0" */ cpus?: string } = {},
 ): Promise<DevicepassProcess> {
   const config = path.join(dir, 'bench.toml');
   writeFileSync(config, `data_dir = ${JSON.stringify(dir)}\n[log]\nlevel = "error"\n${sections}`);
   const stdio: Array<'ignore' | 'inherit' | 'ipc'> = ['ignore', 'ignore', 'inherit', ...(options.ipc ? (['ipc'] as const) : [])];
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(PACKAGE_ROOT, 'bin', 'devicepassd.js'), '--config', config], { stdio });
+  const [command, argv] = onCpus(options.cpus, [process.execPath, ...DAEMON_NODE_FLAGS, ...(options.nodeArgs ?? []), path.join(PACKAGE_ROOT, 'bin', 'devicepassd.js'), '--config', config]);
+  // taskset execs node in place, so the child's pid and signals are the daemon's
+  const child = spawn(command, argv, { stdio });
   const cli = (...argv: string[]) => promisify(execFile)(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'devicepass.js'), '--config', config, '--json', ...argv]);
   const deadline = Date.now() + 15_000;
   for (;;) {

@@ -1,5 +1,5 @@
 /** What every standalone-server launcher needs from the host: commands, users, free loopback ports. */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { promisify } from 'node:util';
 
@@ -37,4 +37,25 @@ export async function waitForPort(port: number, timeoutMs: number, what: string)
     if (Date.now() > deadline) throw new Error(`${what} did not listen on 127.0.0.1:${port}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * CPU placement for benchmarks that time devicepass's own step: the daemon
+ * on `daemon`, this process (the load generator) and everything it starts
+ * afterwards (upstreams, Dovecot) on `others` — as if the client and the
+ * servers behind were other hosts. Null when the benchmark runs unpinned.
+ */
+export interface Pinning {
+  daemon: string;
+  others: string;
+}
+
+/** Moves every thread of this process to `cpus`; children started later inherit it. */
+export function pinSelf(cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+}
+
+/** The command line that starts `argv` on `cpus` (or as is, unpinned). */
+export function onCpus(cpus: string | undefined, argv: string[]): [string, string[]] {
+  return cpus ? ['taskset', ['-c', cpus, ...argv]] : [argv[0]!, argv.slice(1)];
 }

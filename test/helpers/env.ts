@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildConfig, type Config } from '../../src/config/load.js';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon-node-flags.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -82,7 +83,7 @@ export interface DaemonProcess {
 
 /** Starts `bin/devicepassd.js --config FILE` and waits until its control socket answers. */
 export async function startDaemonProcess(configFile: string, socket: string): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'devicepassd.js'), '--config', configFile], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, path.join(ROOT, 'bin', 'devicepassd.js'), '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
