@@ -3,7 +3,7 @@
  * (scripts/e2e/postfix.ts; needs root and Debian's postfix):
  *   - sessions/s: connect, EHLO, AUTH PLAIN (proof cache hot), QUIT — and the
  *     AUTH step's own latency (command sent → 235);
- *   - messages/s relayed on authenticated sessions, with per-message p50/p99;
+ *   - messages/s relayed on established authenticated sessions, with per-message p50/p99;
  *   - the latency devicepass adds to one submission (MAIL FROM → final 250,
  *     one at a time) against the same client talking to Postfix directly, in
  *     the same run.
@@ -100,6 +100,12 @@ async function sessions(target: Target, total = SESSIONS): Promise<{ rate: numbe
 /** Messages over CONCURRENCY authenticated sessions: rate and per-message latencies. */
 async function messages(target: Target): Promise<{ rate: number; times: number[] }> {
   const clients = await Promise.all(Array.from({ length: CONCURRENCY }, () => open(target, 'bench-client')));
+  // One untimed message per session first. devicepass connects to Postfix once AUTH succeeds, so
+  // a session's first message also waits for that connection (16 Postfix smtpd processes forking
+  // at once), while the straight path's connection was made inside open(), before any timing.
+  // The first-message cost is timed on its own by wholeSessions(); here both paths are timed
+  // on established sessions alike.
+  await Promise.all(clients.map((client) => send(client)));
   const times: number[] = [];
   let next = 0;
   const start = performance.now();
@@ -266,7 +272,7 @@ async function main(): Promise<void> {
           '| --- | --- | --- |',
           `| sessions/s with AUTH, ${CONCURRENCY} at once | ${median(r.sessions).toFixed(0)} | ${median(sasl.sessions).toFixed(1)} |`,
           `| AUTH step, one session at a time: p50 / p99 | ${percentile(authSamples, 50).toFixed(2)} / ${percentile(authSamples, 99).toFixed(2)} ms | ${percentile(sasl.authSerial, 50).toFixed(2)} / ${percentile(sasl.authSerial, 99).toFixed(2)} ms (${sasl.authSerial.length} pooled) |`,
-          `| messages/s over ${CONCURRENCY} authenticated sessions | ${median(r.rate).toFixed(0)} | ${median(sasl.rate).toFixed(0)} |`,
+          `| messages/s over ${CONCURRENCY} authenticated sessions (not comparable: this reference Postfix discards, the one behind devicepass delivers to a Maildir) | ${median(r.rate).toFixed(0)} | ${median(sasl.rate).toFixed(0)} |`,
         ]
         : ['', 'Postfix + Dovecot SASL reference skipped: Dovecot or Postfix is not installed.']),
     ];
