@@ -14,7 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import { openUpstream } from '../src/imap/proxy/upstream.js';
@@ -33,8 +33,8 @@ const CONCURRENCY = Number(args.get('concurrency') ?? 8);
 const SERIAL = Number(args.get('serial') ?? 300);
 /** A proxied session holds two sockets in the daemon; its file limit here is 20,000, hence 9,800 rather than 10,000. */
 const IDLE = (args.get('idle') ?? '1000,9800').split(',').map(Number);
-/** Which parts to run: logins (rates), steps (one-at-a-time LOGIN steps), memory (idle sessions). */
-const PARTS = new Set((args.get('parts') ?? 'logins,steps,memory').split(','));
+/** Which parts to run: logins (rates), floor (the same through a bare Node proxy), steps (one-at-a-time LOGIN steps), memory (idle sessions). */
+const PARTS = new Set((args.get('parts') ?? 'logins,floor,steps,memory').split(','));
 /** --pin 1: devicepassd on CPU 0, the load generator and the upstreams on CPU 1 (see host.ts). */
 const PIN: Pinning | null = args.get('pin') === '1' ? { daemon: '0', others: '1' } : null;
 const ADDRESS = 'bench@example.com';
@@ -45,6 +45,15 @@ const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 };
+/** User + system CPU time of a process so far, from /proc (Linux), in ms. */
+function processCpuMs(pid: number): number {
+  // fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat times: 100 on every architecture Node runs on. */
+const CLOCK_TICKS = 100;
 const quote = (s: string) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 
 interface Target {
@@ -148,6 +157,13 @@ async function startInstantUpstream(): Promise<{ child: ChildProcess; port: numb
   return { child, port: Number(chunk.toString().trim()) };
 }
 
+/** The Node floor (scripts/e2e/floor-imap-proxy.ts) in front of Dovecot, in its own process. */
+async function startFloorProxy(upstream: { port: number; user: string; pass: string }): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [path.join(DIST, 'floor-imap-proxy.js'), String(upstream.port), upstream.user, upstream.pass], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { child, port: Number(chunk.toString().trim()) };
+}
+
 async function stop(child: ChildProcess | null): Promise<void> {
   if (!child || child.exitCode !== null) return;
   child.kill('SIGTERM');
@@ -170,21 +186,34 @@ async function main(): Promise<void> {
 
     const through: Target = { port: viaDovecot.plainPort, user: ADDRESS, pass: viaDovecot.password };
     const direct: Target = { port: dovecot.port, user: `${ADDRESS}*${dovecot.masterUser}`, pass: dovecot.masterPassword };
-    // warm up: the first login pays argon2id and fills the proof cache; Dovecot creates the Maildir
-    for (let i = 0; i < 20; i++) await Promise.all([loginOnce(through), loginOnce(direct), loginOnce({ ...through, port: viaInstant.plainPort, pass: viaInstant.password })]);
+    const floorProxy = PARTS.has('floor') ? await startFloorProxy({ port: dovecot.port, user: dovecot.masterUser, pass: dovecot.masterPassword }) : null;
+    children.push(floorProxy?.child ?? null);
+    const floor: Target | null = floorProxy ? { port: floorProxy.port, user: ADDRESS, pass: 'ignored' } : null;
+    // warm up: the first login pays argon2id and fills the proof cache; Dovecot creates the Maildir;
+    // and enough logins that V8 has compiled the hot paths (the daemon's CPU per login settles after ~200)
+    for (let i = 0; i < 200; i++) {
+      await Promise.all([loginOnce(through), loginOnce(direct), loginOnce({ ...through, port: viaInstant.plainPort, pass: viaInstant.password }), ...(floor ? [loginOnce(floor)] : [])]);
+    }
 
-    const r = { via: [] as number[], viaP50: [] as number[], viaP99: [] as number[], direct: [] as number[], directP50: [] as number[], directP99: [] as number[] };
+    const r = { floor: [] as number[], floorCpu: [] as number[], daemonCpu: [] as number[], via: [] as number[], viaP50: [] as number[], viaP99: [] as number[], direct: [] as number[], directP50: [] as number[], directP99: [] as number[] };
     for (let run = 1; PARTS.has('logins') && run <= RUNS; run++) {
       // alternate the order so neither path always meets a warmer Dovecot
       const order = run % 2 ? [through, direct] : [direct, through];
       for (const target of order) {
+        const cpuBefore = target === through ? processCpuMs(viaDovecot.child.pid!) : 0;
         const { rate, times } = await logins(target);
+        if (target === through) r.daemonCpu.push(((processCpuMs(viaDovecot.child.pid!) - cpuBefore) / LOGINS) * 1000);
         const into = target === through ? ['via', 'viaP50', 'viaP99'] as const : ['direct', 'directP50', 'directP99'] as const;
         r[into[0]].push(rate);
         r[into[1]].push(percentile(times, 50));
         r[into[2]].push(percentile(times, 99));
       }
-      process.stderr.write(`logins run ${run}/${RUNS}: ${r.via.at(-1)!.toFixed(0)}/s via devicepass, ${r.direct.at(-1)!.toFixed(0)}/s straight\n`);
+      if (floor && floorProxy) {
+        const cpuBefore = processCpuMs(floorProxy.child.pid!);
+        r.floor.push((await logins(floor)).rate);
+        r.floorCpu.push(((processCpuMs(floorProxy.child.pid!) - cpuBefore) / LOGINS) * 1000);
+      }
+      process.stderr.write(`logins run ${run}/${RUNS}: ${r.via.at(-1)!.toFixed(0)}/s via devicepass (devicepassd CPU ${r.daemonCpu.at(-1)!.toFixed(0)} µs per login), ${r.direct.at(-1)!.toFixed(0)}/s straight${floor ? `, ${r.floor.at(-1)!.toFixed(0)}/s via the bare Node proxy (${r.floorCpu.at(-1)!.toFixed(0)} µs per login)` : ''}\n`);
     }
 
     // LOGIN step alone, one at a time: devicepass before an instant upstream, and the same step through to Dovecot and straight to it
@@ -237,6 +266,10 @@ async function main(): Promise<void> {
       '| measure | via devicepass | straight to Dovecot | target |',
       '| --- | --- | --- | --- |',
       `| logins/s (connect, greeting, LOGIN, OK, LOGOUT) | ${median(r.via).toFixed(0)} | ${median(r.direct).toFixed(0)} | via ≥ 0.9 × straight (measured ${ratio.toFixed(2)} ×) |`,
+      `| devicepassd CPU per login (user + system, from /proc) | ${median(r.daemonCpu).toFixed(0)} µs | — | — |`,
+      ...(r.floor.length > 0
+        ? [`| the Node floor: logins/s through a bare Node proxy (floor-imap-proxy.ts), its CPU per login | ${median(r.floor).toFixed(0)} (${(median(r.floor) / median(r.direct)).toFixed(2)} × straight), ${median(r.floorCpu).toFixed(0)} µs | — | — |`]
+        : []),
       `| whole login p50 / p99 | ${ms(median(r.viaP50))} / ${ms(median(r.viaP99))} | ${ms(median(r.directP50))} / ${ms(median(r.directP99))} | — |`,
       `| LOGIN step alone, one at a time, p50 / p99 | ${ms(percentile(steps.dovecot, 50))} / ${ms(percentile(steps.dovecot, 99))} | ${ms(percentile(steps.direct, 50))} / ${ms(percentile(steps.direct, 99))} | — |`,
       `| devicepass's own LOGIN step (warm cache, instant upstream), p50 / p99 | ${ms(percentile(steps.instant, 50))} / ${ms(percentile(steps.instant, 99))} | — | p99 < 5 ms |`,

@@ -74,6 +74,11 @@ export class ProxiedSession {
   /**
    * Starts relaying, after the tagged OK went to the client. `pending` is
    * what the client pipelined behind its login: it belongs to the upstream.
+   *
+   * A 'data' handler per direction that pauses the source while the other
+   * side's buffer is full, rather than Readable.pipe(): the same
+   * backpressure at a fraction of pipe()'s per-chunk and per-session cost,
+   * which counts when every login is a new session (docs/benchmarks/imap.md).
    */
   pipe(pending: Buffer): void {
     const client = this.#client;
@@ -83,12 +88,30 @@ export class ProxiedSession {
     client.once('close', () => this.#end('client closed'));
     upstream.once('close', () => this.#end('upstream closed'));
     if (pending.length > 0) upstream.write(pending);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    upstream.on('data', (chunk: Buffer) => {
-      if (chunk.length > 0) this.#atLineStart = chunk[chunk.length - 1] === 0x0a;
-    });
+    client.on('data', this.#fromClient);
+    upstream.on('data', this.#fromUpstream);
+    // a 'data' listener alone does not restart a stream that was paused explicitly (the login flow pauses the client)
+    client.resume();
+    upstream.resume();
+    // a half-close is passed on; the 'close' handlers above then end the session
+    client.once('end', () => upstream.end());
+    upstream.once('end', () => client.end());
   }
+
+  readonly #fromClient = (chunk: Buffer): void => {
+    const upstream = this.#upstream;
+    if (!upstream || upstream.write(chunk)) return;
+    this.#client.pause();
+    upstream.once('drain', () => this.#client.resume());
+  };
+
+  readonly #fromUpstream = (chunk: Buffer): void => {
+    if (chunk.length > 0) this.#atLineStart = chunk[chunk.length - 1] === 0x0a;
+    if (this.#client.write(chunk)) return;
+    const upstream = this.#upstream;
+    upstream?.pause();
+    this.#client.once('drain', () => upstream?.resume());
+  };
 
   /** The registry's close: `* BYE` to the client wherever the session is (IDLE included), both sockets gone within REVOKE_GRACE_MS. */
   revoke(reason: string): void {
@@ -111,8 +134,8 @@ export class ProxiedSession {
     const client = this.#client;
     const upstream = this.#upstream;
     if (upstream) {
-      upstream.unpipe(client);
-      client.unpipe(upstream);
+      upstream.off('data', this.#fromUpstream);
+      client.off('data', this.#fromClient);
       upstream.destroy();
     }
     if (client.destroyed) return;

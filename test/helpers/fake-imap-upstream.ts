@@ -4,6 +4,7 @@
  * (AUTHENTICATE PLAIN, with or without SASL-IR, after ID), and for a client
  * to SELECT, IDLE and LOGOUT through the proxy. It records what it saw.
  */
+import { createHash } from 'node:crypto';
 import net, { type Socket } from 'node:net';
 import { CommandReader, decodeSaslResponse, isParseError, nodeText, parseCommand } from '../../src/imap/parser/index.js';
 
@@ -23,6 +24,9 @@ export interface UpstreamSessionRecord {
   /** Every command line received after login, for asserting pass-through. */
   commands: string[];
 }
+
+/** What X-BLOB repeats. */
+export const BLOB_PATTERN = 'relay-test-0123456789';
 
 export const UPSTREAM_CAPABILITIES = ['IMAP4rev1', 'IDLE', 'NAMESPACE', 'X-FAKE-UPSTREAM'];
 
@@ -61,7 +65,8 @@ export class FakeImapUpstream {
     };
     this.sessions.push(record);
     socket.on('error', () => undefined);
-    const reader = new CommandReader();
+    // large literals for the relay tests (X-DIGEST)
+    const reader = new CommandReader({ maxLiteralSize: 64 * 2 ** 20, maxNonSyncLiteralSize: 64 * 2 ** 20, maxCommandSize: 65 * 2 ** 20 });
     const caps = ['IMAP4rev1', 'ID', 'AUTH=PLAIN', 'LITERAL+', ...(this.#o.saslIr === false ? [] : ['SASL-IR'])];
     let raw: ((line: Buffer) => void) | null = null;
     const send = (line: string) => socket.write(`${line}\r\n`);
@@ -138,6 +143,22 @@ export class FakeImapUpstream {
             send(`* X-WHOAMI "${record.user ?? ''}"`);
             send(`${tag} OK done`);
             break;
+          case 'X-BLOB': {
+            // `X-BLOB <n>`: n bytes of a repeating pattern in a literal, for relay tests
+            const size = Number(nodeText(attributes[0]));
+            socket.write(`* X-BLOB {${size}}\r\n`);
+            socket.write(Buffer.alloc(size, BLOB_PATTERN));
+            send('');
+            send(`${tag} OK blob sent`);
+            break;
+          }
+          case 'X-DIGEST': {
+            // `X-DIGEST {n}` + n bytes: answers the literal's length and SHA-256
+            const data = item.literals[0] ?? Buffer.alloc(0);
+            send(`* X-DIGEST ${data.length} ${createHash('sha256').update(data).digest('hex')}`);
+            send(`${tag} OK digest done`);
+            break;
+          }
           case 'LOGOUT':
             send('* BYE fake upstream logging out');
             send(`${tag} OK LOGOUT completed`);
