@@ -94,8 +94,8 @@ export class ProxiedSession {
     client.resume();
     upstream.resume();
     // a half-close is passed on; the 'close' handlers above then end the session
-    client.once('end', () => upstream.end());
-    upstream.once('end', () => client.end());
+    client.once('end', () => endOnce(upstream));
+    upstream.once('end', () => endOnce(client));
   }
 
   readonly #fromClient = (chunk: Buffer): void => {
@@ -160,7 +160,7 @@ export class ProxiedSession {
     this.#upstream?.destroy();
     // let what the upstream said last reach the client, then close
     if (!this.#client.destroyed) {
-      this.#client.end();
+      endOnce(this.#client);
       setTimeout(() => this.#client.destroy(), 1000).unref();
     }
   }
@@ -171,4 +171,9 @@ export class ProxiedSession {
     this.#unregister = null;
     unregister?.();
   }
+}
+
+/** end() on a socket already ending builds an ERR_STREAM_ALREADY_FINISHED error for nothing; every session close would pay for it. */
+function endOnce(socket: Socket): void {
+  if (!socket.writableEnded) socket.end();
 }
