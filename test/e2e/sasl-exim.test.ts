@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
-import { chmodSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnDevicepassd, type DevicepassProcess } from '../../scripts/e2e/devicepassd.js';
 import { tempDir } from '../helpers/env.js';
 import { EXIM_USER, eximReady, startExim, type EximInstance } from './helpers/exim.js';
 import { serversReady } from './helpers/require-servers.js';
+import { startTempFailAuthServer } from './helpers/temp-fail-auth.js';
 
 const ALICE = 'alice@example.com';
 const exim = eximReady();
@@ -116,27 +115,18 @@ group = "${EXIM_USER}"
  */
 describe.skipIf(!ready())('Exim dovecot authenticator, temporary failures', () => {
   let server: EximInstance;
-  let fake: net.Server;
+  let fake: Awaited<ReturnType<typeof startTempFailAuthServer>>;
   let cleanup: () => void;
 
   beforeAll(async () => {
     const tmp = tempDir('dpy');
     cleanup = tmp.cleanup;
-    fake = net.createServer((socket) => {
-      socket.write('VERSION\t1\t2\nMECH\tPLAIN\tplaintext\nMECH\tLOGIN\tplaintext\nSPID\t1\nCUID\t1\nCOOKIE\t00\nDONE\n');
-      socket.on('data', (d: Buffer) => {
-        for (const m of d.toString().matchAll(/^AUTH\t(\d+)\t/gm)) socket.write(`FAIL\t${m[1]}\tcode=temp_fail\ttemp\treason=Temporary authentication failure\n`);
-      });
-      socket.on('error', () => undefined);
-    });
-    const socketPath = path.join(tmp.dir, 'auth.sock');
-    await new Promise<void>((resolve) => fake.listen(socketPath, resolve));
-    chmodSync(socketPath, 0o666);
-    server = await startExim(socketPath);
+    fake = await startTempFailAuthServer(tmp.dir);
+    server = await startExim(fake.socketPath);
   });
   afterAll(async () => {
     await server?.stop();
-    if (fake?.listening) await new Promise((r) => fake.close(r));
+    await fake?.close();
     cleanup?.();
   });
 
@@ -146,7 +136,7 @@ describe.skipIf(!ready())('Exim dovecot authenticator, temporary failures', () =
     expect(temp.code).not.toBe(0);
     expect(temp.out).toContain('535 Incorrect authentication data');
 
-    await new Promise((r) => fake.close(r));
+    await fake.close();
     const gone = await swaks(server.port, 'PLAIN', ALICE, 'any password at all');
     expect(gone.code).not.toBe(0);
     expect(gone.out).toContain('435 Unable to authenticate at present');

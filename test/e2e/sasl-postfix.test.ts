@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
-import { chmodSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { tempDir, testConfig } from '../helpers/env.js';
 import { postfixAvailable, startSaslPostfix, type SaslPostfix } from './helpers/sasl-postfix.js';
 import { serversReady } from './helpers/require-servers.js';
+import { startTempFailAuthServer } from './helpers/temp-fail-auth.js';
 
 const ALICE = 'alice@example.com';
 
@@ -68,27 +67,18 @@ describe.skipIf(!serversReady(postfixAvailable(), 'Postfix'))('Postfix SASL → 
 /** What Postfix makes of `FAIL … code=temp_fail`: a stand-in auth server answers every AUTH that way. */
 describe.skipIf(!serversReady(postfixAvailable(), 'Postfix'))('Postfix SASL temporary failure', () => {
   let postfix: SaslPostfix;
-  let fake: net.Server;
+  let fake: Awaited<ReturnType<typeof startTempFailAuthServer>>;
   let cleanup: () => void;
 
   beforeAll(async () => {
     const tmp = tempDir('dpt');
     cleanup = tmp.cleanup;
-    fake = net.createServer((socket) => {
-      socket.write('VERSION\t1\t2\nMECH\tPLAIN\tplaintext\nMECH\tLOGIN\tplaintext\nSPID\t1\nCUID\t1\nCOOKIE\t00\nDONE\n');
-      socket.on('data', (d: Buffer) => {
-        for (const m of d.toString().matchAll(/^AUTH\t(\d+)\t/gm)) socket.write(`FAIL\t${m[1]}\tcode=temp_fail\ttemp\treason=Temporary authentication failure\n`);
-      });
-      socket.on('error', () => undefined);
-    });
-    const socketPath = path.join(tmp.dir, 'auth.sock');
-    await new Promise<void>((resolve) => fake.listen(socketPath, resolve));
-    chmodSync(socketPath, 0o666);
-    postfix = await startSaslPostfix(socketPath);
+    fake = await startTempFailAuthServer(tmp.dir);
+    postfix = await startSaslPostfix(fake.socketPath);
   });
   afterAll(async () => {
     await postfix?.stop();
-    await new Promise((r) => fake?.close(r));
+    await fake?.close();
     cleanup?.();
   });
 
