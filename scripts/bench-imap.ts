@@ -96,7 +96,16 @@ interface Devicepass {
   plainPort: number;
   tlsPort: number;
   password: string;
-  memory(): Promise<{ rss: number; heapUsed: number; external: number }>;
+  memory(): Promise<ProbeReading>;
+}
+
+/** What scripts/e2e/memory-probe.ts answers. */
+interface ProbeReading {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  /** V8 heap space name → its size in bytes. */
+  spaces: Record<string, number>;
 }
 
 async function startDevicepass(dir: string, upstream: { port: number; user: string; pass: string }): Promise<Devicepass> {
@@ -122,14 +131,14 @@ listen = []
   const { stdout } = await cli('device', 'add', ADDRESS, '--name', 'bench', '--scopes', 'imap');
   const memory = async () => {
     child.send('memory');
-    const [m] = (await once(child, 'message')) as [{ rss: number; heapUsed: number; external: number }];
+    const [m] = (await once(child, 'message')) as [ProbeReading];
     return m;
   };
   return { child, plainPort, tlsPort, password: (JSON.parse(stdout) as { password: string }).password, memory };
 }
 
 /** Opens `count` logged-in sessions (TLS or plaintext) through devicepass and leaves them idle; returns the daemon's memory growth per session. */
-async function idleSessions(dp: Devicepass, count: number, secure: boolean): Promise<{ rssKiB: number; heapKiB: number; externalKiB: number }> {
+async function idleSessions(dp: Devicepass, count: number, secure: boolean): Promise<{ rssKiB: number; heapKiB: number; externalKiB: number; youngMiB: number }> {
   const before = await dp.memory();
   const open: ImapProbe[] = [];
   let next = 0;
@@ -148,7 +157,13 @@ async function idleSessions(dp: Devicepass, count: number, secure: boolean): Pro
   for (const probe of open) probe.destroy();
   await new Promise((r) => setTimeout(r, 3_000));
   const kib = (a: number, b: number) => (a - b) / 1024 / count;
-  return { rssKiB: kib(after.rss, before.rss), heapKiB: kib(after.heapUsed, before.heapUsed), externalKiB: kib(after.external, before.external) };
+  return {
+    rssKiB: kib(after.rss, before.rss),
+    heapKiB: kib(after.heapUsed, before.heapUsed),
+    externalKiB: kib(after.external, before.external),
+    // V8's young generation as the sessions left it: what the daemon's --max-semi-space-size bounds
+    youngMiB: (after.spaces['new_space'] ?? NaN) / 2 ** 20,
+  };
 }
 
 async function startInstantUpstream(): Promise<{ child: ChildProcess; port: number }> {
@@ -250,7 +265,7 @@ async function main(): Promise<void> {
         try {
           await loginOnce({ port: fresh.plainPort, user: ADDRESS, pass: fresh.password });
           const m = await idleSessions(fresh, count, secure);
-          memory.push(`| ${count.toLocaleString('en')} idle ${secure ? 'TLS' : 'plaintext'} sessions | ${m.rssKiB.toFixed(1)} KiB | ${m.heapKiB.toFixed(1)} KiB | ${m.externalKiB.toFixed(1)} KiB |`);
+          memory.push(`| ${count.toLocaleString('en')} idle ${secure ? 'TLS' : 'plaintext'} sessions | ${m.rssKiB.toFixed(1)} KiB | ${m.heapKiB.toFixed(1)} KiB | ${m.externalKiB.toFixed(1)} KiB | ${m.youngMiB.toFixed(0)} MiB |`);
           process.stderr.write(`idle ${count} ${secure ? 'TLS' : 'plain'}: ${m.rssKiB.toFixed(1)} KiB RSS per session\n`);
         } finally {
           await stop(fresh.child);
@@ -276,8 +291,8 @@ async function main(): Promise<void> {
       `| devicepass's own LOGIN step (warm cache, instant upstream), p50 / p99 | ${ms(percentile(steps.instant, 50))} / ${ms(percentile(steps.instant, 99))} | — | p99 < 5 ms |`,
       `| of which opening the upstream session (openUpstream alone, instant upstream), p50 / p99 | ${ms(percentile(opens, 50))} / ${ms(percentile(opens, 99))} | — | — |`,
       '',
-      '| idle proxied sessions (instant upstream) | daemon RSS per session | JS heap per session | external per session |',
-      '| --- | --- | --- | --- |',
+      '| idle proxied sessions (instant upstream) | daemon RSS per session | JS heap per session | external per session | young generation after |',
+      '| --- | --- | --- | --- | --- |',
       ...memory,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -12,7 +12,7 @@ process.on('message', (message) => {
   (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
   const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size]));
-  process.send?.({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, spaces });
+  process.send?.({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, spaces });
 });
 // the channel must not keep the daemon alive when it is told to stop
 process.channel?.unref();

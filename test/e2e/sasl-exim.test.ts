@@ -5,7 +5,7 @@ import { spawnDevicepassd, type DevicepassProcess } from '../../scripts/e2e/devi
 import { tempDir } from '../helpers/env.js';
 import { EXIM_USER, eximReady, startExim, type EximInstance } from './helpers/exim.js';
 import { serversReady } from './helpers/require-servers.js';
-import { startTempFailAuthServer } from './helpers/temp-fail-auth.js';
+import { startTempFailAuthServer, type TempFailAuthServer } from './helpers/temp-fail-auth.js';
 
 const ALICE = 'alice@example.com';
 const exim = eximReady();
@@ -115,7 +115,7 @@ group = "${EXIM_USER}"
  */
 describe.skipIf(!ready())('Exim dovecot authenticator, temporary failures', () => {
   let server: EximInstance;
-  let fake: Awaited<ReturnType<typeof startTempFailAuthServer>>;
+  let fake: TempFailAuthServer;
   let cleanup: () => void;
 
   beforeAll(async () => {

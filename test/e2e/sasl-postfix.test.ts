@@ -5,7 +5,7 @@ import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { tempDir, testConfig } from '../helpers/env.js';
 import { postfixAvailable, startSaslPostfix, type SaslPostfix } from './helpers/sasl-postfix.js';
 import { serversReady } from './helpers/require-servers.js';
-import { startTempFailAuthServer } from './helpers/temp-fail-auth.js';
+import { startTempFailAuthServer, type TempFailAuthServer } from './helpers/temp-fail-auth.js';
 
 const ALICE = 'alice@example.com';
 
@@ -67,7 +67,7 @@ describe.skipIf(!serversReady(postfixAvailable(), 'Postfix'))('Postfix SASL → 
 /** What Postfix makes of `FAIL … code=temp_fail`: a stand-in auth server answers every AUTH that way. */
 describe.skipIf(!serversReady(postfixAvailable(), 'Postfix'))('Postfix SASL temporary failure', () => {
   let postfix: SaslPostfix;
-  let fake: Awaited<ReturnType<typeof startTempFailAuthServer>>;
+  let fake: TempFailAuthServer;
   let cleanup: () => void;
 
   beforeAll(async () => {

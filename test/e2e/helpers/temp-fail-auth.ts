@@ -7,7 +7,12 @@ import path from 'node:path';
  * code=temp_fail`, on a Unix socket in `dir`: what an MTA makes of
  * devicepass's temporary failures, without arranging one in devicepass.
  */
-export async function startTempFailAuthServer(dir: string): Promise<{ socketPath: string; close: () => Promise<void> }> {
+export interface TempFailAuthServer {
+  socketPath: string;
+  close(): Promise<void>;
+}
+
+export async function startTempFailAuthServer(dir: string): Promise<TempFailAuthServer> {
   const server = net.createServer((socket) => {
     socket.write('VERSION\t1\t2\nMECH\tPLAIN\tplaintext\nMECH\tLOGIN\tplaintext\nSPID\t1\nCUID\t1\nCOOKIE\t00\nDONE\n');
     socket.on('data', (d: Buffer) => {
