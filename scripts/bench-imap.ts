@@ -7,10 +7,13 @@
  *   - devicepass's own LOGIN step (LOGIN sent → tagged OK) with a warm proof
  *     cache, one at a time, in front of an upstream that answers at once;
  *   - openUpstream alone against the same instant upstream;
+ *   - devicepassd's CPU per login in front of that instant upstream, next to
+ *     a bare Node proxy's (the floor) in the same place: devicepass's own
+ *     cost per login, without Dovecot's processes competing for the cores;
  *   - memory per idle proxied session, TLS and plaintext (daemon RSS and heap
  *     after a full GC, before and after opening the sessions).
  * Each rate and latency is the median of several runs. Usage:
- *   npm run build && node dist/scripts/bench-imap.js [--runs 5 --logins 300 --concurrency 8 --serial 300 --idle 1000,9800 --parts logins,steps,memory]
+ *   npm run build && node dist/scripts/bench-imap.js [--runs 5 --logins 300 --concurrency 8 --warm-up 2000 --cpu-logins 3000 --serial 300 --idle 1000,9800 --parts logins,floor,cpu,steps,memory --pin 1]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -23,7 +26,7 @@ import { PACKAGE_ROOT } from '../src/paths.js';
 import { ImapProbe } from './e2e/imap-probe.js';
 import { startDovecot } from './e2e/dovecot.js';
 import { spawnDevicepassd } from './e2e/devicepassd.js';
-import { freePort, pinSelf, type Pinning } from './e2e/host.js';
+import { freePort, onCpus, pinSelf, type Pinning } from './e2e/host.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -33,8 +36,12 @@ const CONCURRENCY = Number(args.get('concurrency') ?? 8);
 const SERIAL = Number(args.get('serial') ?? 300);
 /** A proxied session holds two sockets in the daemon; its file limit here is 20,000, hence 9,800 rather than 10,000. */
 const IDLE = (args.get('idle') ?? '1000,9800').split(',').map(Number);
-/** Which parts to run: logins (rates), floor (the same through a bare Node proxy), steps (one-at-a-time LOGIN steps), memory (idle sessions). */
-const PARTS = new Set((args.get('parts') ?? 'logins,floor,steps,memory').split(','));
+/** Which parts to run: logins (rates), floor (the same through a bare Node proxy), cpu (CPU per login before the instant upstream), steps (one-at-a-time LOGIN steps), memory (idle sessions). */
+const PARTS = new Set((args.get('parts') ?? 'logins,floor,cpu,steps,memory').split(','));
+/** Logins per run of the cpu part: enough that /proc's 10 ms clock ticks are well under 1 % of the total. */
+const CPU_LOGINS = Number(args.get('cpu-logins') ?? 3000);
+/** Logins per path, 8 at a time, before anything is timed. */
+const WARM_UP = Number(args.get('warm-up') ?? 2000);
 /** --pin 1: devicepassd on CPU 0, the load generator and the upstreams on CPU 1 (see host.ts). */
 const PIN: Pinning | null = args.get('pin') === '1' ? { daemon: '0', others: '1' } : null;
 const ADDRESS = 'bench@example.com';
@@ -45,12 +52,23 @@ const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 };
-/** User + system CPU time of a process so far, from /proc (Linux), in ms. */
-function processCpuMs(pid: number): number {
+/** User and system CPU time of a process so far, from /proc (Linux), in ms. */
+function processTimes(pid: number): { user: number; system: number } {
   // fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  return { user: (Number(fields[11]) * 1000) / CLOCK_TICKS, system: (Number(fields[12]) * 1000) / CLOCK_TICKS };
+}
+/** CPU time the whole host has been busy so far (every core, every process, kernel included), from /proc/stat, in ms. */
+function hostBusyMs(): number {
+  // "cpu  user nice system idle iowait irq softirq steal …": busy is everything but idle and iowait
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  return ((total - fields[3]! - fields[4]!) * 1000) / CLOCK_TICKS;
+}
+function processCpuMs(pid: number): number {
+  const { user, system } = processTimes(pid);
+  return user + system;
 }
 /** Linux's USER_HZ, the unit of /proc/<pid>/stat times: 100 on every architecture Node runs on. */
 const CLOCK_TICKS = 100;
@@ -79,16 +97,25 @@ async function loginOnce(target: Target): Promise<[number, number]> {
   }
 }
 
-async function logins(target: Target): Promise<{ rate: number; times: number[] }> {
+async function logins(target: Target, count = LOGINS): Promise<{ rate: number; times: number[] }> {
   const times: number[] = [];
   let next = 0;
   const start = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (next++ < LOGINS) times.push((await loginOnce(target))[0]);
+      while (next++ < count) times.push((await loginOnce(target))[0]);
     }),
   );
-  return { rate: (LOGINS / (performance.now() - start)) * 1000, times };
+  return { rate: (count / (performance.now() - start)) * 1000, times };
+}
+
+/** CPU time (µs) a process spends per login while `count` logins go through it: user + system, and system alone. */
+async function cpuPerLogin(pid: number, target: Target, count: number): Promise<{ total: number; system: number }> {
+  const before = processTimes(pid);
+  await logins(target, count);
+  const after = processTimes(pid);
+  const perLogin = (ms: number) => (ms / count) * 1000;
+  return { total: perLogin(after.user + after.system - before.user - before.system), system: perLogin(after.system - before.system) };
 }
 
 interface Devicepass {
@@ -172,9 +199,10 @@ async function startInstantUpstream(): Promise<{ child: ChildProcess; port: numb
   return { child, port: Number(chunk.toString().trim()) };
 }
 
-/** The Node floor (scripts/e2e/floor-imap-proxy.ts) in front of Dovecot, in its own process. */
+/** The Node floor (scripts/e2e/floor-imap-proxy.ts) in its own process, on devicepassd's CPU when pinned. */
 async function startFloorProxy(upstream: { port: number; user: string; pass: string }): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [path.join(DIST, 'floor-imap-proxy.js'), String(upstream.port), upstream.user, upstream.pass], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [command, argv] = onCpus(PIN?.daemon, [process.execPath, path.join(DIST, 'floor-imap-proxy.js'), String(upstream.port), upstream.user, upstream.pass]);
+  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
   return { child, port: Number(chunk.toString().trim()) };
 }
@@ -206,18 +234,24 @@ async function main(): Promise<void> {
     children.push(floorProxy?.child ?? null);
     const floor: Target | null = floorProxy ? { port: floorProxy.port, user: ADDRESS, pass: 'ignored' } : null;
     // warm up: the first login pays argon2id and fills the proof cache; Dovecot creates the Maildir;
-    // and enough logins that V8 has compiled the hot paths (the daemon's CPU per login settles after ~200)
+    // then enough logins at full concurrency that V8 has compiled the hot paths of every Node process
+    // (with 200 one-at-a-time logins only, devicepassd's CPU per login still fell by a third over the
+    // next 3,000: that was its compiler's work, which a long-running daemon pays once)
+    const instantTarget: Target = { ...through, port: viaInstant.plainPort, pass: viaInstant.password };
     for (let i = 0; i < 200; i++) {
-      await Promise.all([loginOnce(through), loginOnce(direct), loginOnce({ ...through, port: viaInstant.plainPort, pass: viaInstant.password }), ...(floor ? [loginOnce(floor)] : [])]);
+      await Promise.all([loginOnce(through), loginOnce(direct), loginOnce(instantTarget), ...(floor ? [loginOnce(floor)] : [])]);
     }
+    for (const target of [through, direct, instantTarget, ...(floor ? [floor] : [])]) await logins(target, WARM_UP);
 
-    const r = { floor: [] as number[], floorCpu: [] as number[], daemonCpu: [] as number[], via: [] as number[], viaP50: [] as number[], viaP99: [] as number[], direct: [] as number[], directP50: [] as number[], directP99: [] as number[] };
+    const r = { viaHostCpu: [] as number[], directHostCpu: [] as number[], floor: [] as number[], floorCpu: [] as number[], daemonCpu: [] as number[], via: [] as number[], viaP50: [] as number[], viaP99: [] as number[], direct: [] as number[], directP50: [] as number[], directP99: [] as number[] };
     for (let run = 1; PARTS.has('logins') && run <= RUNS; run++) {
       // alternate the order so neither path always meets a warmer Dovecot
       const order = run % 2 ? [through, direct] : [direct, through];
       for (const target of order) {
         const cpuBefore = target === through ? processCpuMs(viaDovecot.child.pid!) : 0;
+        const busyBefore = hostBusyMs();
         const { rate, times } = await logins(target);
+        (target === through ? r.viaHostCpu : r.directHostCpu).push(((hostBusyMs() - busyBefore) / LOGINS) * 1000);
         if (target === through) r.daemonCpu.push(((processCpuMs(viaDovecot.child.pid!) - cpuBefore) / LOGINS) * 1000);
         const into = target === through ? ['via', 'viaP50', 'viaP99'] as const : ['direct', 'directP50', 'directP99'] as const;
         r[into[0]].push(rate);
@@ -229,7 +263,26 @@ async function main(): Promise<void> {
         r.floor.push((await logins(floor)).rate);
         r.floorCpu.push(((processCpuMs(floorProxy.child.pid!) - cpuBefore) / LOGINS) * 1000);
       }
-      process.stderr.write(`logins run ${run}/${RUNS}: ${r.via.at(-1)!.toFixed(0)}/s via devicepass (devicepassd CPU ${r.daemonCpu.at(-1)!.toFixed(0)} µs per login), ${r.direct.at(-1)!.toFixed(0)}/s straight${floor ? `, ${r.floor.at(-1)!.toFixed(0)}/s via the bare Node proxy (${r.floorCpu.at(-1)!.toFixed(0)} µs per login)` : ''}\n`);
+      process.stderr.write(`logins run ${run}/${RUNS}: ${r.via.at(-1)!.toFixed(0)}/s via devicepass (devicepassd CPU ${r.daemonCpu.at(-1)!.toFixed(0)} µs per login, host ${r.viaHostCpu.at(-1)!.toFixed(0)} µs), ${r.direct.at(-1)!.toFixed(0)}/s straight (host ${r.directHostCpu.at(-1)!.toFixed(0)} µs)${floor ? `, ${r.floor.at(-1)!.toFixed(0)}/s via the bare Node proxy (${r.floorCpu.at(-1)!.toFixed(0)} µs per login)` : ''}\n`);
+    }
+
+    // CPU per login with nothing but an instant upstream behind: devicepassd against the bare Node proxy
+    const cpuUse = { daemon: [] as number[], daemonSystem: [] as number[], floor: [] as number[], floorSystem: [] as number[] };
+    if (PARTS.has('cpu')) {
+      const floorInstant = await startFloorProxy({ port: instant.port, user: 'master', pass: 'instant' });
+      children.push(floorInstant.child);
+      const floorTarget: Target = { port: floorInstant.port, user: ADDRESS, pass: 'ignored' };
+      // the floor proxy's first logins compile its code; devicepassd was warmed up above
+      await logins(floorTarget, WARM_UP);
+      for (let run = 1; run <= RUNS; run++) {
+        const daemon = await cpuPerLogin(viaInstant.child.pid!, instantTarget, CPU_LOGINS);
+        const floorCpu = await cpuPerLogin(floorInstant.child.pid!, floorTarget, CPU_LOGINS);
+        cpuUse.daemon.push(daemon.total);
+        cpuUse.daemonSystem.push(daemon.system);
+        cpuUse.floor.push(floorCpu.total);
+        cpuUse.floorSystem.push(floorCpu.system);
+        process.stderr.write(`cpu run ${run}/${RUNS}: devicepassd ${daemon.total.toFixed(0)} µs per login (system ${daemon.system.toFixed(0)}), bare Node proxy ${floorCpu.total.toFixed(0)} µs (system ${floorCpu.system.toFixed(0)}) (instant upstream)\n`);
+      }
     }
 
     // LOGIN step alone, one at a time: devicepass before an instant upstream, and the same step through to Dovecot and straight to it
@@ -282,9 +335,13 @@ async function main(): Promise<void> {
       '| measure | via devicepass | straight to Dovecot | target |',
       '| --- | --- | --- | --- |',
       `| logins/s (connect, greeting, LOGIN, OK, LOGOUT) | ${median(r.via).toFixed(0)} | ${median(r.direct).toFixed(0)} | via ≥ 0.9 × straight (measured ${ratio.toFixed(2)} ×) |`,
+      `| whole host's CPU per login (every process on every core, load generator included; /proc/stat) | ${median(r.viaHostCpu).toFixed(0)} µs | ${median(r.directHostCpu).toFixed(0)} µs | — |`,
       `| devicepassd CPU per login (user + system, from /proc) | ${median(r.daemonCpu).toFixed(0)} µs | — | — |`,
       ...(r.floor.length > 0
         ? [`| the Node floor: logins/s through a bare Node proxy (floor-imap-proxy.ts), its CPU per login | ${median(r.floor).toFixed(0)} (${(median(r.floor) / median(r.direct)).toFixed(2)} × straight), ${median(r.floorCpu).toFixed(0)} µs | — | — |`]
+        : []),
+      ...(cpuUse.daemon.length > 0
+        ? [`| CPU per login before the instant upstream (${CPU_LOGINS} logins per run): devicepassd / the bare Node proxy (of which system) | ${median(cpuUse.daemon).toFixed(0)} µs (${median(cpuUse.daemonSystem).toFixed(0)}) / ${median(cpuUse.floor).toFixed(0)} µs (${median(cpuUse.floorSystem).toFixed(0)}) | — | — |`]
         : []),
       `| whole login p50 / p99 | ${ms(median(r.viaP50))} / ${ms(median(r.viaP99))} | ${ms(median(r.directP50))} / ${ms(median(r.directP99))} | — |`,
       `| LOGIN step alone, one at a time, p50 / p99 | ${ms(percentile(steps.dovecot, 50))} / ${ms(percentile(steps.dovecot, 99))} | ${ms(percentile(steps.direct, 50))} / ${ms(percentile(steps.direct, 99))} | — |`,

@@ -28,7 +28,9 @@ export async function spawnDevicepassd(
   const config = path.join(dir, 'bench.toml');
   writeFileSync(config, `data_dir = ${JSON.stringify(dir)}\n[log]\nlevel = "error"\n${sections}`);
   const stdio: Array<'ignore' | 'inherit' | 'ipc'> = ['ignore', 'ignore', 'inherit', ...(options.ipc ? (['ipc'] as const) : [])];
-  const [command, argv] = onCpus(options.cpus, [process.execPath, ...DAEMON_NODE_FLAGS, ...(options.nodeArgs ?? []), path.join(PACKAGE_ROOT, 'bin', 'devicepassd.js'), '--config', config]);
+  // BENCH_DAEMON_NODE_ARGS: extra Node flags for profiling, e.g. "--perf-basic-prof" for `perf record -p <pid>`
+  const extra = process.env['BENCH_DAEMON_NODE_ARGS']?.split(' ').filter((a) => a !== '') ?? [];
+  const [command, argv] = onCpus(options.cpus, [process.execPath, ...DAEMON_NODE_FLAGS, ...(options.nodeArgs ?? []), ...extra, path.join(PACKAGE_ROOT, 'bin', 'devicepassd.js'), '--config', config]);
   // taskset execs node in place, so the child's pid and signals are the daemon's
   const child = spawn(command, argv, { stdio });
   const cli = (...argv: string[]) => promisify(execFile)(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'devicepass.js'), '--config', config, '--json', ...argv]);

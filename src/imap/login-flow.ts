@@ -14,7 +14,10 @@ import { REPLIES } from './replies.js';
 
 export interface LoginFlowInput {
   readonly ctx: FrontContext;
-  readonly log: Logger;
+  /** The connection's logger, made on first use. */
+  readonly log: () => Logger;
+  /** A logger with the connection's fields and these: one child for the session, not a child of a child. */
+  readonly sessionLog: (fields: { address: string; deviceId: number }) => Logger;
   readonly endpoint: ClientEndpoint;
   readonly client: Socket;
   /** The client's IMAP ID fields, if it sent them. */
@@ -33,12 +36,12 @@ export type LoginOutcome =
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export async function runLogin(input: LoginFlowInput, credentials: Credentials): Promise<LoginOutcome> {
-  const { ctx, endpoint, log } = input;
+  const { ctx, endpoint } = input;
   const clientName = clientNameOf(input.clientId);
   const address = decode(credentials.username);
   const password = decode(credentials.password);
   if (address === undefined || password === undefined) {
-    log.info({ mechanism: credentials.mechanism, reason: 'malformed' }, 'IMAP login failed: credentials are not UTF-8');
+    input.log().info({ mechanism: credentials.mechanism, reason: 'malformed' }, 'IMAP login failed: credentials are not UTF-8');
     const failed = AUTH_REPLIES.failed.imap;
     return { kind: 'answer', result: { response: 'NO', code: { name: failed.code }, message: failed.text, failedLogin: true } };
   }
@@ -46,10 +49,10 @@ export async function runLogin(input: LoginFlowInput, credentials: Credentials):
   if (!input.isOpen()) return { kind: 'gone' };
   if (!result.ok) {
     const reply = authReply(result).imap;
-    log.info({ address: address.slice(0, 256), mechanism: credentials.mechanism, reason: result.reason }, 'IMAP login failed');
+    input.log().info({ address: address.slice(0, 256), mechanism: credentials.mechanism, reason: result.reason }, 'IMAP login failed');
     return { kind: 'answer', result: { response: 'NO', code: { name: reply.code }, message: reply.text, failedLogin: !result.temporary } };
   }
-  const sessionLog = log.child({ address: result.address, deviceId: result.deviceId });
+  const sessionLog = input.sessionLog({ address: result.address, deviceId: result.deviceId });
   const opened = await ProxiedSession.open({
     client: input.client,
     registry: ctx.registry,
