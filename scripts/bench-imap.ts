@@ -40,6 +40,8 @@ const IDLE = (args.get('idle') ?? '1000,9800').split(',').map(Number);
 const PARTS = new Set((args.get('parts') ?? 'logins,floor,cpu,steps,memory').split(','));
 /** Logins per run of the cpu part: enough that /proc's 10 ms clock ticks are well under 1 % of the total. */
 const CPU_LOGINS = Number(args.get('cpu-logins') ?? 3000);
+/** Turns each path takes in one run of the logins part (each a slice of --logins). */
+const SLICES = Number(args.get('slices') ?? 6);
 /** Logins per path, 8 at a time, before anything is timed. */
 const WARM_UP = Number(args.get('warm-up') ?? 2000);
 /** --pin 1: devicepassd on CPU 0, the load generator and the upstreams on CPU 1 (see host.ts). */
@@ -153,7 +155,13 @@ listen_tls = []
 listen = []
 [http]
 listen = []
-`, { nodeArgs: ['--expose-gc', '--import', path.join(DIST, 'memory-probe.js')], ipc: true, ...(PIN ? { cpus: PIN.daemon } : {}) });
+`, {
+    nodeArgs: ['--expose-gc', '--import', path.join(DIST, 'memory-probe.js')],
+    ipc: true,
+    // a line per login, as installed; Dovecot logs its own login and logout lines into its file too
+    logLevel: 'info',
+    ...(PIN ? { cpus: PIN.daemon } : {}),
+  });
   await cli('address', 'add', ADDRESS);
   const { stdout } = await cli('device', 'add', ADDRESS, '--name', 'bench', '--scopes', 'imap');
   const memory = async () => {
@@ -244,26 +252,48 @@ async function main(): Promise<void> {
     for (const target of [through, direct, instantTarget, ...(floor ? [floor] : [])]) await logins(target, WARM_UP);
 
     const r = { viaHostCpu: [] as number[], directHostCpu: [] as number[], floor: [] as number[], floorCpu: [] as number[], daemonCpu: [] as number[], via: [] as number[], viaP50: [] as number[], viaP99: [] as number[], direct: [] as number[], directP50: [] as number[], directP99: [] as number[] };
+    // The host's speed drifts by a quarter within seconds (other guests on the same machine), so the
+    // paths take turns in slices of a run, order rotating, and each path's rate is its logins over
+    // its own time: both meet the same host.
+    type Path = { target: Target; pid: number | null; elapsedMs: number; times: number[]; ownCpuMs: number; hostCpuMs: number };
     for (let run = 1; PARTS.has('logins') && run <= RUNS; run++) {
-      // alternate the order so neither path always meets a warmer Dovecot
-      const order = run % 2 ? [through, direct] : [direct, through];
-      for (const target of order) {
-        const cpuBefore = target === through ? processCpuMs(viaDovecot.child.pid!) : 0;
-        const busyBefore = hostBusyMs();
-        const { rate, times } = await logins(target);
-        (target === through ? r.viaHostCpu : r.directHostCpu).push(((hostBusyMs() - busyBefore) / LOGINS) * 1000);
-        if (target === through) r.daemonCpu.push(((processCpuMs(viaDovecot.child.pid!) - cpuBefore) / LOGINS) * 1000);
-        const into = target === through ? ['via', 'viaP50', 'viaP99'] as const : ['direct', 'directP50', 'directP99'] as const;
-        r[into[0]].push(rate);
-        r[into[1]].push(percentile(times, 50));
-        r[into[2]].push(percentile(times, 99));
+      const paths: Path[] = [
+        { target: through, pid: viaDovecot.child.pid!, elapsedMs: 0, times: [], ownCpuMs: 0, hostCpuMs: 0 },
+        { target: direct, pid: null, elapsedMs: 0, times: [], ownCpuMs: 0, hostCpuMs: 0 },
+        ...(floor && floorProxy ? [{ target: floor, pid: floorProxy.child.pid!, elapsedMs: 0, times: [], ownCpuMs: 0, hostCpuMs: 0 }] : []),
+      ];
+      const perSlice = Math.ceil(LOGINS / SLICES);
+      for (let slice = 0; slice < SLICES; slice++) {
+        for (let i = 0; i < paths.length; i++) {
+          const path = paths[(i + slice + run) % paths.length]!;
+          const ownBefore = path.pid === null ? 0 : processCpuMs(path.pid);
+          const hostBefore = hostBusyMs();
+          const started = performance.now();
+          const { times } = await logins(path.target, perSlice);
+          path.elapsedMs += performance.now() - started;
+          path.hostCpuMs += hostBusyMs() - hostBefore;
+          if (path.pid !== null) path.ownCpuMs += processCpuMs(path.pid) - ownBefore;
+          path.times.push(...times);
+        }
       }
-      if (floor && floorProxy) {
-        const cpuBefore = processCpuMs(floorProxy.child.pid!);
-        r.floor.push((await logins(floor)).rate);
-        r.floorCpu.push(((processCpuMs(floorProxy.child.pid!) - cpuBefore) / LOGINS) * 1000);
+      const count = perSlice * SLICES;
+      const [via, straight, bare] = paths as [Path, Path, Path | undefined];
+      const rate = (p: Path) => (count / p.elapsedMs) * 1000;
+      const perLogin = (ms: number) => (ms / count) * 1000;
+      r.via.push(rate(via));
+      r.viaP50.push(percentile(via.times, 50));
+      r.viaP99.push(percentile(via.times, 99));
+      r.viaHostCpu.push(perLogin(via.hostCpuMs));
+      r.daemonCpu.push(perLogin(via.ownCpuMs));
+      r.direct.push(rate(straight));
+      r.directP50.push(percentile(straight.times, 50));
+      r.directP99.push(percentile(straight.times, 99));
+      r.directHostCpu.push(perLogin(straight.hostCpuMs));
+      if (bare) {
+        r.floor.push(rate(bare));
+        r.floorCpu.push(perLogin(bare.ownCpuMs));
       }
-      process.stderr.write(`logins run ${run}/${RUNS}: ${r.via.at(-1)!.toFixed(0)}/s via devicepass (devicepassd CPU ${r.daemonCpu.at(-1)!.toFixed(0)} µs per login, host ${r.viaHostCpu.at(-1)!.toFixed(0)} µs), ${r.direct.at(-1)!.toFixed(0)}/s straight (host ${r.directHostCpu.at(-1)!.toFixed(0)} µs)${floor ? `, ${r.floor.at(-1)!.toFixed(0)}/s via the bare Node proxy (${r.floorCpu.at(-1)!.toFixed(0)} µs per login)` : ''}\n`);
+      process.stderr.write(`logins run ${run}/${RUNS}: ${r.via.at(-1)!.toFixed(0)}/s via devicepass (devicepassd CPU ${r.daemonCpu.at(-1)!.toFixed(0)} µs per login, host ${r.viaHostCpu.at(-1)!.toFixed(0)} µs), ${r.direct.at(-1)!.toFixed(0)}/s straight (host ${r.directHostCpu.at(-1)!.toFixed(0)} µs) = ${(r.via.at(-1)! / r.direct.at(-1)!).toFixed(2)} ×${bare ? `, ${r.floor.at(-1)!.toFixed(0)}/s via the bare Node proxy (${r.floorCpu.at(-1)!.toFixed(0)} µs per login)` : ''}\n`);
     }
 
     // CPU per login with nothing but an instant upstream behind: devicepassd against the bare Node proxy

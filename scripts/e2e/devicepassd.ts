@@ -1,7 +1,7 @@
 /** devicepassd as its own process for the benchmarks, as in production: the load generator must not share its event loop. */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon-node-flags.js';
@@ -23,16 +23,27 @@ export interface DevicepassProcess {
 export async function spawnDevicepassd(
   dir: string,
   sections: string,
-  options: { nodeArgs?: string[]; ipc?: boolean; /** taskset CPU list, e.g. "0" */ cpus?: string } = {},
+  options: {
+    nodeArgs?: string[];
+    ipc?: boolean;
+    /** taskset CPU list, e.g. "0" */
+    cpus?: string;
+    /** [log] level; "info" is the default of a real installation and writes a line per login. Default "error". */
+    logLevel?: 'error' | 'info';
+  } = {},
 ): Promise<DevicepassProcess> {
   const config = path.join(dir, 'bench.toml');
-  writeFileSync(config, `data_dir = ${JSON.stringify(dir)}\n[log]\nlevel = "error"\n${sections}`);
-  const stdio: Array<'ignore' | 'inherit' | 'ipc'> = ['ignore', 'ignore', 'inherit', ...(options.ipc ? (['ipc'] as const) : [])];
+  writeFileSync(config, `data_dir = ${JSON.stringify(dir)}\n[log]\nlevel = "${options.logLevel ?? 'error'}"\n${sections}`);
+  // the daemon logs to stderr: into a file, as the servers it is compared with log into theirs
+  const logFile = path.join(dir, 'devicepassd.log');
+  const logFd = openSync(logFile, 'a');
+  const stdio: Array<'ignore' | 'ipc' | number> = ['ignore', 'ignore', logFd, ...(options.ipc ? (['ipc'] as const) : [])];
   // BENCH_DAEMON_NODE_ARGS: extra Node flags for profiling, e.g. "--perf-basic-prof" for `perf record -p <pid>`
   const extra = process.env['BENCH_DAEMON_NODE_ARGS']?.split(' ').filter((a) => a !== '') ?? [];
   const [command, argv] = onCpus(options.cpus, [process.execPath, ...DAEMON_NODE_FLAGS, ...(options.nodeArgs ?? []), ...extra, path.join(PACKAGE_ROOT, 'bin', 'devicepassd.js'), '--config', config]);
   // taskset execs node in place, so the child's pid and signals are the daemon's
   const child = spawn(command, argv, { stdio });
+  closeSync(logFd);
   const cli = (...argv: string[]) => promisify(execFile)(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'devicepass.js'), '--config', config, '--json', ...argv]);
   const deadline = Date.now() + 15_000;
   for (;;) {
@@ -40,7 +51,9 @@ export async function spawnDevicepassd(
       await cli('status');
       break;
     } catch (err) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`devicepassd did not start: ${String(err)}`);
+      if (Date.now() > deadline || child.exitCode !== null) {
+        throw new Error(`devicepassd did not start: ${String(err)}\nits log:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
