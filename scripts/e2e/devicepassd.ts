@@ -35,9 +35,10 @@ export async function spawnDevicepassd(
   const config = path.join(dir, 'bench.toml');
   writeFileSync(config, `data_dir = ${JSON.stringify(dir)}\n[log]\nlevel = "${options.logLevel ?? 'error'}"\n${sections}`);
   // the daemon logs to stderr: into a file, as the servers it is compared with log into theirs
+  // (stdout too, where V8 writes what BENCH_DAEMON_NODE_ARGS="--trace-gc" asks for)
   const logFile = path.join(dir, 'devicepassd.log');
   const logFd = openSync(logFile, 'a');
-  const stdio: Array<'ignore' | 'ipc' | number> = ['ignore', 'ignore', logFd, ...(options.ipc ? (['ipc'] as const) : [])];
+  const stdio: Array<'ignore' | 'ipc' | number> = ['ignore', logFd, logFd, ...(options.ipc ? (['ipc'] as const) : [])];
   // BENCH_DAEMON_NODE_ARGS: extra Node flags for profiling, e.g. "--perf-basic-prof" for `perf record -p <pid>`
   const extra = process.env['BENCH_DAEMON_NODE_ARGS']?.split(' ').filter((a) => a !== '') ?? [];
   const [command, argv] = onCpus(options.cpus, [process.execPath, ...DAEMON_NODE_FLAGS, ...(options.nodeArgs ?? []), ...extra, path.join(PACKAGE_ROOT, 'bin', 'devicepassd.js'), '--config', config]);

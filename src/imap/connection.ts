@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../log/logger.js';
+import { destroyLater } from '../net/destroy-later.js';
 import { looksLikeProxyHeader } from '../net/proxy-protocol.js';
 import { VERSION } from '../paths.js';
 import type { FrontContext } from '../surfaces.js';
@@ -364,7 +365,6 @@ export class ImapConnection {
     clearTimeout(this.#idle);
     this.#wakeRawWaiter(null);
     this.#socket.end();
-    const socket = this.#socket;
-    setTimeout(() => socket.destroy(), 2000).unref();
+    destroyLater(this.#socket, 2000);
   }
 }

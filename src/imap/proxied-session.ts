@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
+import { destroyLater } from '../net/destroy-later.js';
 import type { SessionInfo, SessionRegistry } from '../sessions/registry.js';
 import { composeStatus, type StatusResponse } from './compose.js';
 import { openUpstream, UpstreamError, type UpstreamLogin } from './proxy/upstream.js';
@@ -141,7 +142,7 @@ export class ProxiedSession {
     if (client.destroyed) return;
     const bye = composeStatus('*', status);
     client.end(this.#atLineStart ? bye : Buffer.concat([Buffer.from('\r\n'), bye]), () => client.destroy());
-    setTimeout(() => client.destroy(), REVOKE_GRACE_MS).unref();
+    destroyLater(client, REVOKE_GRACE_MS);
   }
 
   /** The client went away before the hand-off: drop the upstream and the registration. */
@@ -161,7 +162,7 @@ export class ProxiedSession {
     // let what the upstream said last reach the client, then close
     if (!this.#client.destroyed) {
       endOnce(this.#client);
-      setTimeout(() => this.#client.destroy(), 1000).unref();
+      destroyLater(this.#client, 1000);
     }
   }
 
