@@ -41,9 +41,10 @@ export function loadConfigFile(file: string): Config {
 }
 
 /**
- * Validates `raw` and resolves paths: data_dir against the config file's
- * folder's parent (so config/default.toml keeps its data at the checkout root),
- * every other relative path against data_dir.
+ * Validates `raw` and resolves paths: a relative data_dir against the config
+ * file's own folder (config/default.toml says "../data", the checkout root's
+ * ./data; /etc/devicepass.toml with "devicepass" means /etc/devicepass), every
+ * other relative path against data_dir.
  */
 export function buildConfig(raw: unknown, file: string | null = null): Config {
   const result = configSchema.safeParse(raw);
@@ -52,7 +53,7 @@ export function buildConfig(raw: unknown, file: string | null = null): Config {
     throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}:\n${lines.join('\n')}`);
   }
   const value = result.data;
-  const base = file ? path.dirname(path.dirname(path.resolve(file))) : process.cwd();
+  const base = file ? path.dirname(path.resolve(file)) : process.cwd();
   const dataDir = path.resolve(base, value.data_dir);
   const inData = (p: string) => (p === '' ? '' : path.resolve(dataDir, p));
   const resolveListen = (list: string[]) =>

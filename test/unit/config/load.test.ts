@@ -16,6 +16,15 @@ describe('configuration', () => {
     expect(() => ((config.hashing as { iterations: number }).iterations = 1)).toThrow();
   });
 
+  it('a relative data_dir is resolved against the config file\'s own folder, not its parent', () => {
+    expect(buildConfig({ data_dir: 'devicepass' }, '/etc/devicepass.toml').data_dir).toBe('/etc/devicepass');
+    expect(buildConfig({ data_dir: '../lib/devicepass' }, '/etc/devicepass/devicepass.toml').data_dir).toBe('/etc/lib/devicepass');
+    expect(buildConfig({ data_dir: '/var/lib/devicepass' }, '/etc/devicepass.toml').data_dir).toBe('/var/lib/devicepass');
+    expect(buildConfig({ data_dir: '/var/lib/devicepass', control: { socket: 'control.sock' } }, '/etc/devicepass.toml').control.socket).toBe(
+      '/var/lib/devicepass/control.sock',
+    );
+  });
+
   it('an empty configuration gets every default', () => {
     const config = buildConfig({});
     expect(config.auth.tombstone_retention).toBe(30 * 86_400_000);
