@@ -47,7 +47,7 @@ async function seed(c: ReturnType<typeof core>, address: string, count: number):
 async function hot(dir: string): Promise<number> {
   const c = core(dir, 100_000);
   const password = await seed(c, 'hot@example.com', 5);
-  const attempt = { address: 'hot@example.com', password, protocol: 'imap' as const, clientIp: CLIENT, clientName: 'bench' };
+  const attempt = { address: 'hot@example.com', password, protocol: 'imap' as const, clientIp: CLIENT, trusted: false, clientName: 'bench' };
   // steady state: the first login fills the cache, the next ones warm the JIT
   for (let i = 0; i < 20_000; i++) if (!(await c.authenticator.authenticate(attempt)).ok) throw new Error('hot login failed');
   const start = performance.now();
@@ -64,7 +64,7 @@ async function hot(dir: string): Promise<number> {
 async function cold(dir: string): Promise<number> {
   const c = core(dir, 0);
   const password = await seed(c, 'cold@example.com', 5);
-  const attempt = { address: 'cold@example.com', password, protocol: 'imap' as const, clientIp: CLIENT };
+  const attempt = { address: 'cold@example.com', password, protocol: 'imap' as const, clientIp: CLIENT, trusted: false };
   let next = 0;
   const start = performance.now();
   // plenty of logins in flight: the hash queue decides how many hash at once
@@ -96,7 +96,7 @@ async function failed(dir: string, devices: number): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < FAILED; i++) {
     const start = performance.now();
-    const result = await c.authenticator.authenticate({ address: 'failed@example.com', password: `wrong password ${i}`, protocol: 'imap', clientIp: CLIENT });
+    const result = await c.authenticator.authenticate({ address: 'failed@example.com', password: `wrong password ${i}`, protocol: 'imap', clientIp: CLIENT, trusted: false });
     times.push(performance.now() - start);
     if (result.ok || result.reason !== 'wrong-password') throw new Error(`unexpected result ${JSON.stringify(result)}`);
   }

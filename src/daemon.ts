@@ -103,7 +103,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   });
 
   const control = new ControlServer(
-    { admin: core.admin, authenticator: core.authenticator, registry, recorder, status },
+    { admin: core.admin, authenticator: core.authenticator, isTrustedNetwork: (ip) => throttle.isTrusted(ip), registry, recorder, status },
     { socketPath: config.control.socket, group: config.control.group, maxRequestBytes: config.control.max_request_bytes },
     log,
   );

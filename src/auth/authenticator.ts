@@ -65,7 +65,7 @@ export class Authenticator {
       }
       if (!result.ok) {
         // failures answer no sooner than the client IP's penalty delay; successes never wait
-        const delay = this.#d.throttle.delayFor(attempt.clientIp);
+        const delay = attempt.trusted ? 0 : this.#d.throttle.delayFor(attempt.clientIp);
         if (delay > 0) await sleep(delay);
       }
     } catch (err) {
@@ -98,7 +98,7 @@ export class Authenticator {
     }
 
     // from here on the attempt costs a hash: the fresh-failure limits apply
-    if (throttle.addressLocked(address) && !throttle.isTrusted(attempt.clientIp)) return fail('throttled', address, null, false);
+    if (!attempt.trusted && throttle.addressLocked(address)) return fail('throttled', address, null, false);
     return undefined;
   }
 
@@ -129,7 +129,7 @@ export class Authenticator {
       return this.#judge(address, credential, attempt, false);
     }
     cache.rememberMiss(key, { addressId: row?.id ?? null, generation });
-    throttle.freshFailure(attempt.clientIp, row ? address : null);
+    if (!attempt.trusted) throttle.freshFailure(attempt.clientIp, row ? address : null);
     return fail(row ? 'wrong-password' : 'unknown-address', address, null, false);
   }
 

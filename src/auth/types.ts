@@ -8,6 +8,13 @@ export interface LoginAttempt {
   password: string;
   protocol: Protocol;
   clientIp: string;
+  /**
+   * The transport vouches that the client is on a trusted network (its socket
+   * address, or a PROXY header from a trusted proxy, is in trusted_networks):
+   * no failure delay, no lockout. Decided by the front from what it knows of
+   * the connection, never from a field the client (or a SASL peer) sends.
+   */
+  trusted: boolean;
   /** IMAP ID name, SMTP EHLO name, …: recorded as the device's last client. */
   clientName?: string | null;
 }

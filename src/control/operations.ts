@@ -9,6 +9,8 @@ import type { SessionRegistry } from '../sessions/registry.js';
 export interface ControlContext {
   admin: CredentialAdmin;
   authenticator: Authenticator;
+  /** Whether a client network is one of [auth] trusted_networks (for `auth test --ip`). */
+  isTrustedNetwork(ip: string): boolean;
   registry: SessionRegistry;
   recorder: LoginRecorder;
   status: () => Record<string, unknown>;
@@ -61,11 +63,14 @@ async function authTest(ctx: ControlContext, a: Args): Promise<unknown> {
     throw new DevicepassError('REQUEST_INVALID', 'protocol must be imap, smtp or pop3');
   }
   if (typeof a.password !== 'string') throw new DevicepassError('REQUEST_INVALID', 'password missing');
+  const clientIp = typeof a.clientIp === 'string' ? a.clientIp : '127.0.0.1';
   const result = await ctx.authenticator.authenticate({
     address: String(a.address ?? ''),
     password: a.password,
     protocol: protocol as Protocol,
-    clientIp: typeof a.clientIp === 'string' ? a.clientIp : '127.0.0.1',
+    clientIp,
+    // the administrator names the client network to try the login as from there
+    trusted: ctx.isTrustedNetwork(clientIp),
     clientName: 'devicepass auth test',
   });
   // the administrator may know why; a client never would

@@ -148,7 +148,7 @@ export class RequestOrchestrator {
     }
     let result: LoginResult;
     try {
-      result = await this.#d.authenticate({ address: credentials.user, password: credentials.password, protocol: scope, clientIp: this.#clientIp(request), clientName: null });
+      result = await this.#d.authenticate({ address: credentials.user, password: credentials.password, protocol: scope, clientIp: this.#clientIp(request), trusted: false, clientName: null });
     } catch (err) {
       this.#d.log.error({ err, id: request.id }, 'dovecot-auth: login could not be decided');
       return finish(formatFail(request.id, { user: credentials.user, ...AUTH_REPLIES.temporary.sasl }));

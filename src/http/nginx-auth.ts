@@ -14,6 +14,8 @@ export interface NginxUpstreams {
 
 export interface NginxAuthDeps {
   authenticate(attempt: LoginAttempt): Promise<LoginResult>;
+  /** Whether Client-IP is on a trusted network: nginx, proven by the shared secret, vouches for the address it sends. */
+  isTrustedNetwork(ip: string): boolean;
   log: Logger;
   /** Empty refuses every request: an open auth_http endpoint would be a password oracle. */
   secret: string;
@@ -81,7 +83,7 @@ export async function nginxAuth(headers: Headers, deps: NginxAuthDeps): Promise<
   const clientName = scope === 'smtp' ? header(headers, 'Auth-SMTP-Helo').slice(0, 255) || null : null;
   let result: LoginResult;
   try {
-    result = await deps.authenticate({ address: user, password, protocol: scope, clientIp, clientName });
+    result = await deps.authenticate({ address: user, password, protocol: scope, clientIp, trusted: deps.isTrustedNetwork(clientIp), clientName });
   } catch (err) {
     deps.log.error({ err, surface: 'http' }, 'auth_http: login could not be decided');
     return failed(protocol, attempt, true);

@@ -143,7 +143,7 @@ export class SubmissionFront {
     }
     try {
       const clientName = session.hostNameAppearsAs || null;
-      const result = await this.#ctx.authenticator.authenticate({ address: username, password: auth.password ?? '', protocol: 'smtp', clientIp, clientName });
+      const result = await this.#ctx.authenticator.authenticate({ address: username, password: auth.password ?? '', protocol: 'smtp', clientIp, trusted: this.#ctx.throttle.isTrusted(clientIp), clientName });
       if (connection.closed) return done(null, {});
       if (!result.ok) {
         const reply = authReply(result).smtp;

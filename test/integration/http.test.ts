@@ -98,7 +98,7 @@ describe('HTTP surface', () => {
   });
 
   it('counts every login the Authenticator decides, whatever the surface, with the proof cache and hash queue', async () => {
-    const attempt = { address: ALICE, protocol: 'pop3' as const, clientIp: '127.0.0.1' };
+    const attempt = { address: ALICE, protocol: 'pop3' as const, clientIp: '127.0.0.1', trusted: true };
     await daemon.authenticator.authenticate({ ...attempt, password: 'not the password at all' });
     await daemon.authenticator.authenticate({ ...attempt, password: 'not the password at all' });
     const body = (await get(base, '/metrics')).body;

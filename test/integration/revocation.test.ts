@@ -38,7 +38,7 @@ describe('immediate revocation across processes', () => {
     return JSON.parse(result.stdout) as { id: string; password: string };
   };
   const login = (password: string) =>
-    core.authenticator.authenticate({ address: ADDRESS, password, protocol: 'imap', clientIp: '127.0.0.1' });
+    core.authenticator.authenticate({ address: ADDRESS, password, protocol: 'imap', clientIp: '127.0.0.1', trusted: true });
 
   /** Logs in continuously while `change` runs; returns the start times of successes and when the change returned. */
   async function hammer(password: string, change: () => Promise<unknown>) {

@@ -25,7 +25,7 @@ describe('Authenticator', () => {
   });
 
   const login = (password: string, protocol: 'imap' | 'smtp' = 'imap', address = ADDRESS) =>
-    core.authenticator.authenticate({ address, password, protocol, clientIp: REMOTE, clientName: 'test client' });
+    core.authenticator.authenticate({ address, password, protocol, clientIp: REMOTE, trusted: false, clientName: 'test client' });
   const hashes = () => core.queue.stats().completed;
 
   it('accepts each device password and names its device', async () => {
@@ -129,7 +129,7 @@ describe('Authenticator', () => {
       });
       admin.addAddress(ADDRESS, 'test');
       const intern = await admin.addDevice(ADDRESS, { name: 'Intern', expires: '7d' }, 'test');
-      const attempt = { address: ADDRESS, password: intern.password, protocol: 'imap' as const, clientIp: REMOTE };
+      const attempt = { address: ADDRESS, password: intern.password, protocol: 'imap' as const, clientIp: REMOTE, trusted: false };
       expect((await auth.authenticate(attempt)).ok).toBe(true);
       now += 7 * 86_400_000 + 1;
       expect(await auth.authenticate(attempt)).toMatchObject({ ok: false, reason: 'expired', cached: true });
@@ -193,8 +193,8 @@ describe('Authenticator under attack', () => {
     try {
       core.admin.addAddress(ADDRESS, 'test');
       const phone = await core.admin.addDevice(ADDRESS, { name: 'iPhone' }, 'test');
-      const attempt = (password: string, clientIp = '198.51.100.9') =>
-        core.authenticator.authenticate({ address: ADDRESS, password, protocol: 'imap', clientIp });
+      const attempt = (password: string, clientIp = '198.51.100.9', trusted = false) =>
+        core.authenticator.authenticate({ address: ADDRESS, password, protocol: 'imap', clientIp, trusted });
       expect((await attempt(phone.password)).ok).toBe(true);
       for (let i = 0; i < 3; i++) expect(await attempt(`guess number ${i}`)).toMatchObject({ reason: 'wrong-password' });
       // the same stale password again is a cache hit: it neither escalates nor costs a hash
@@ -203,8 +203,8 @@ describe('Authenticator under attack', () => {
       expect(await attempt('guess number 99')).toMatchObject({ reason: 'throttled' });
       expect(core.queue.stats().completed).toBe(before);
       expect(await attempt(phone.password)).toMatchObject({ ok: true, cached: true });
-      // trusted networks are never locked out
-      expect(await attempt('guess from inside', '127.0.0.1')).toMatchObject({ reason: 'wrong-password' });
+      // clients the transport vouches for are never locked out
+      expect(await attempt('guess from inside', '127.0.0.1', true)).toMatchObject({ reason: 'wrong-password' });
     } finally {
       core.store.close();
       tmp.cleanup();
@@ -218,7 +218,7 @@ describe('Authenticator under attack', () => {
       core.admin.addAddress(ADDRESS, 'test');
       const phone = await core.admin.addDevice(ADDRESS, { name: 'iPhone' }, 'test');
       const attempt = (password: string) =>
-        core.authenticator.authenticate({ address: ADDRESS, password, protocol: 'imap', clientIp: '198.51.100.10' });
+        core.authenticator.authenticate({ address: ADDRESS, password, protocol: 'imap', clientIp: '198.51.100.10', trusted: false });
       expect((await attempt(phone.password)).ok).toBe(true);
       await attempt('first wrong password');
       let start = performance.now();

@@ -22,7 +22,7 @@ describe('generic legacy passwords through the Authenticator', () => {
     cleanup();
   });
   const login = (address: string, password: string) =>
-    core.authenticator.authenticate({ address, password, protocol: 'imap', clientIp: '198.51.100.1' });
+    core.authenticator.authenticate({ address, password, protocol: 'imap', clientIp: '198.51.100.1', trusted: false });
 
   it.each(bySchemes)('$scheme: right password logs in as "generic", a wrong one does not', async (fixture) => {
     const address = `user-${fixture.scheme.toLowerCase().replace(/[^a-z0-9]/g, '')}@example.org`;

@@ -12,6 +12,7 @@ function deps(verdict: (a: LoginAttempt) => LoginResult, overrides: Partial<Ngin
       attempts.push(a);
       return verdict(a);
     },
+    isTrustedNetwork: () => false,
     log: silentLogger,
     secret: SECRET,
     upstreams: { imap: { host: '127.0.0.1', port: 10143, masterUser: 'master', masterPassword: 'mpw' }, smtp: { host: '127.0.0.1', port: 10025 } },
@@ -45,7 +46,7 @@ describe('nginx auth_http', () => {
       status: 200,
       headers: { 'Auth-Status': 'OK', 'Auth-Server': '127.0.0.1', 'Auth-Port': '10143', 'Auth-User': 'alice@example.com*master', 'Auth-Pass': 'mpw' },
     });
-    expect(attempts[0]).toEqual({ address: 'Alice@example.com', password: 'abcd efgh%+', protocol: 'imap', clientIp: '192.0.2.5', clientName: null });
+    expect(attempts[0]).toEqual({ address: 'Alice@example.com', password: 'abcd efgh%+', protocol: 'imap', clientIp: '192.0.2.5', trusted: false, clientName: null });
   });
 
   it('IMAP without a master user passes the address and the device password on', async () => {
