@@ -6,6 +6,7 @@ import { LoginRecorder } from './auth/login-recorder.js';
 import { ProofCache } from './auth/proof-cache.js';
 import { Throttle } from './auth/throttle.js';
 import type { Config } from './config/load.js';
+import { parseListen } from './config/schema.js';
 import { ControlServer } from './control/server.js';
 import { CredentialAdmin } from './credentials/admin.js';
 import type { HashParams } from './credentials/digest.js';
@@ -36,6 +37,19 @@ export interface Daemon {
   readonly registry: SessionRegistry;
   readonly surfaces: readonly Surface[];
   stop(): Promise<void>;
+}
+
+/** Every file and socket the daemon uses, logged once at start so an operator sees where things went. */
+function daemonPaths(config: Config, tlsSource: string | null): Record<string, unknown> {
+  const unix = (list: readonly string[]) => list.filter((entry) => parseListen(entry)?.kind === 'unix');
+  return {
+    config: config.file,
+    data_dir: config.data_dir,
+    database: path.join(config.data_dir, DATABASE_FILE),
+    control: config.control.socket,
+    tls: tlsSource,
+    dovecot_auth: unix(config.dovecot_auth.listen),
+  };
 }
 
 export function hashParams(config: Config): HashParams {
@@ -107,10 +121,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     { socketPath: config.control.socket, group: config.control.group, maxRequestBytes: config.control.max_request_bytes },
     log,
   );
+  let tlsSource: string | null = null;
   try {
     await control.listen();
     if (SURFACES.length > 0) {
       const tls = await loadTlsMaterial(config, log);
+      tlsSource = tls.source;
       const storeHealthy = () => {
         try {
           return schemaVersion(store.database) > 0;
@@ -133,7 +149,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     store.close();
     throw err;
   }
-  log.info({ version: VERSION, database: status().database, pid: process.pid }, 'devicepassd started');
+  log.info({ version: VERSION, pid: process.pid, paths: daemonPaths(config, tlsSource) }, 'devicepassd started');
 
   let stopping: Promise<void> | null = null;
   return {

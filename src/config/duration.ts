@@ -12,3 +12,11 @@ export function parseDuration(text: string | number): number | null {
   const value = Number(match[1]) * UNIT_MS[match[2] ?? 's']!;
   return Number.isFinite(value) ? Math.round(value) : null;
 }
+
+/** The shortest text parseDuration reads back as `ms`: 3_600_000 → "1h", 1500 → "1500ms". */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of Object.entries(UNIT_MS).reverse()) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

@@ -143,3 +143,20 @@ export function parseCidr(value: string): { address: string; prefix: number; fam
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText))) return null;
   return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
+
+/**
+ * Paths ("auth.cache_ttl") of every key written as a duration, found in the
+ * schema itself so a new duration key needs no second list: durations are the
+ * only keys whose value goes through a transform pipe.
+ */
+export function durationKeys(): Set<string> {
+  const keys = new Set<string>();
+  const walk = (node: z.ZodType, path: string[]): void => {
+    const def = node._zod.def as { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType> };
+    if (def.type === 'prefault' || def.type === 'default') return walk(def.innerType!, path);
+    if (def.type === 'pipe') keys.add(path.join('.'));
+    if (def.type === 'object') for (const [k, child] of Object.entries((node as z.ZodObject).shape)) walk(child as z.ZodType, [...path, k]);
+  };
+  walk(configSchema, []);
+  return keys;
+}

@@ -1,0 +1,77 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { generate } from 'selfsigned';
+import { stringify as toToml } from 'smol-toml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkConfig, printableConfig } from '../../../src/config/check.js';
+import { buildConfig, loadConfigFile } from '../../../src/config/load.js';
+import { tempDir } from '../../helpers/env.js';
+
+const tmp = tempDir('dp-check');
+let cert: string;
+let key: string;
+let otherKey: string;
+
+beforeAll(async () => {
+  const one = await generate([{ name: 'commonName', value: 'mail.example.com' }], { keyType: 'ec', curve: 'P-256' });
+  const two = await generate([{ name: 'commonName', value: 'other.example.com' }], { keyType: 'ec', curve: 'P-256' });
+  cert = path.join(tmp.dir, 'cert.pem');
+  key = path.join(tmp.dir, 'key.pem');
+  otherKey = path.join(tmp.dir, 'other-key.pem');
+  writeFileSync(cert, one.cert);
+  writeFileSync(key, one.private);
+  writeFileSync(otherKey, two.private);
+});
+afterAll(() => tmp.cleanup());
+
+const keys = (findings: Array<{ key: string }>) => findings.map((f) => f.key);
+
+describe('the pre-start configuration check', () => {
+  it('accepts the embedded default with no findings', () => {
+    expect(checkConfig(buildConfig({}))).toEqual({ errors: [], warnings: [] });
+  });
+
+  it('accepts a certificate with its own key', () => {
+    expect(checkConfig(buildConfig({ tls: { cert, key } })).errors).toEqual([]);
+  });
+
+  it('names the key of an unreadable, unparsable or mismatched certificate', () => {
+    expect(keys(checkConfig(buildConfig({ tls: { cert: '/nonexistent/cert.pem', key } })).errors)).toEqual(['tls.cert']);
+    expect(checkConfig(buildConfig({ tls: { cert: '/nonexistent/cert.pem', key } })).errors[0]!.message).toMatch(/cannot read .*ENOENT/);
+    expect(keys(checkConfig(buildConfig({ tls: { cert: key, key } })).errors)).toEqual(['tls.cert']);
+    const mismatch = checkConfig(buildConfig({ tls: { cert, key: otherKey } })).errors;
+    expect(mismatch).toEqual([{ key: 'tls.key', message: expect.stringMatching(/does not belong to the certificate/) }]);
+    expect(keys(checkConfig(buildConfig({ tls: { cert, key: '' } })).errors)).toEqual(['tls.key']);
+  });
+
+  it('refuses a master password that would cross the network in plaintext, not one to loopback or over TLS', () => {
+    const upstream = (host: string, tls: string) => buildConfig({ imap: { upstream: { host, tls, master_user: 'm', master_password: 'secret' } } });
+    expect(keys(checkConfig(upstream('10.0.0.5', 'none')).errors)).toEqual(['imap.upstream.tls']);
+    expect(checkConfig(upstream('127.0.0.1', 'none')).errors).toEqual([]);
+    expect(checkConfig(upstream('mail.example.com', 'starttls')).errors).toEqual([]);
+    expect(keys(checkConfig(buildConfig({ imap: { upstream: { master_user: 'm' } } })).errors)).toEqual(['imap.upstream.master_password']);
+  });
+
+  it('warns when the development certificate would be shown on a public listener', () => {
+    const check = checkConfig(buildConfig({ imap: { listen_tls: ['0.0.0.0:993'] } }));
+    expect(check.errors).toEqual([]);
+    expect(check.warnings).toEqual([{ key: 'tls.cert', message: expect.stringMatching(/development certificate .*0\.0\.0\.0:993/) }]);
+  });
+
+  it('names aliases that are not addresses', () => {
+    const check = checkConfig(buildConfig({ smtp: { aliases: { 'alice@example.com': ['sales@example.com', 'not an address'], nobody: [] } } }));
+    expect(keys(check.errors)).toEqual(['smtp.aliases.alice@example.com.1', 'smtp.aliases.nobody']);
+  });
+
+  it('prints the effective configuration with durations as text and secrets masked', () => {
+    const config = buildConfig({ auth: { cache_ttl: '90m' }, imap: { upstream: { master_user: 'm', master_password: 'hunter2hunter2' } }, http: { nginx_secret: 's3cr3t' } });
+    const printed = printableConfig(config);
+    expect(JSON.stringify(printed)).not.toMatch(/hunter2|s3cr3t/);
+    expect(printed).toMatchObject({ auth: { cache_ttl: '90m', failure_delay: '2s' }, imap: { upstream: { master_user: 'm', master_password: '********' } } });
+    // what is printed reads back as the same configuration
+    const file = path.join(tmp.dir, 'printed.toml');
+    const { data_dir, ...rest } = printableConfig(buildConfig({ auth: { cache_ttl: '90m' } }));
+    writeFileSync(file, `data_dir = ${JSON.stringify(data_dir)}\n` + toToml(rest));
+    expect(loadConfigFile(file).auth).toEqual(buildConfig({ auth: { cache_ttl: '90m' } }).auth);
+  });
+});
