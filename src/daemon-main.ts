@@ -66,7 +66,7 @@ export async function runDaemon(argv: string[]): Promise<void> {
   }
   if (options.checkOnly) {
     process.stdout.write(`# ${file}: valid\n`);
-    if (check.warnings.length > 0) process.stdout.write(`# warnings:\n${describe(check, 'warnings').replace(/^/gm, '#')}`);
+    for (const warning of check.warnings) process.stdout.write(`# warning: ${warning.key}: ${warning.message}\n`);
     process.stdout.write(toToml(printableConfig(config)) + '\n');
     return;
   }

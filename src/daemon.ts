@@ -85,6 +85,8 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   const { store, registry, cache, queue, throttle, recorder } = core;
   const startedAt = Date.now();
   const surfaces: Surface[] = [];
+  /** True once every surface listens: what `devicepass status --wait` (the unit's readiness check) waits for. */
+  let ready = false;
 
   const tailer = new JournalTailer(store, registry, log);
   tailer.start(JOURNAL_POLL_MS);
@@ -104,6 +106,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   const status = () => ({
     version: VERSION,
     pid: process.pid,
+    ready,
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     config: config.file,
     database: path.join(config.data_dir, DATABASE_FILE),
@@ -149,6 +152,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     store.close();
     throw err;
   }
+  ready = true;
   log.info({ version: VERSION, pid: process.pid, paths: daemonPaths(config, tlsSource) }, 'devicepassd started');
 
   let stopping: Promise<void> | null = null;

@@ -156,6 +156,31 @@ describe('devicepass CLI against a running daemon', () => {
   });
 });
 
+describe('devicepass status --wait, the service readiness check', () => {
+  it('waits for a daemon that is still starting, answers once it serves, and exits 3 when none comes', async () => {
+    const { dir, cleanup } = tempDir();
+    const config = writeConfig(dir);
+    const socket = path.join(dir, 'control.sock');
+    try {
+      const absent = await cli(['--socket', socket, 'status', '--wait', '0.3']);
+      expect(absent.code).toBe(3);
+      // started together, as systemd runs ExecStart and then ExecStartPost
+      const waiting = cli(['--config', config, '--json', 'status', '--wait', '20']);
+      const daemon = await startDaemonProcess(config, socket);
+      try {
+        const ready = await waiting;
+        expect(ready.code).toBe(0);
+        expect(JSON.parse(ready.stdout)).toMatchObject({ ready: true, pid: daemon.child.pid });
+      } finally {
+        await daemon.stop();
+      }
+      expect((await cli(['--socket', socket, 'status', '--wait', 'soon'])).code).toBe(2);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
 describe('the database file', () => {
   it('is created owner-only, with its WAL', async () => {
     const { dir, cleanup } = tempDir();

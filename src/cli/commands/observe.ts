@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError } from '../client.js';
 import type { CliContext } from '../context.js';
 import { describeReason, table, when } from '../format.js';
@@ -46,8 +47,9 @@ export function registerObserve(program: Command, ctx: CliContext): void {
     });
 
   program.command('status').description('daemon health and counters')
-    .action(async () => {
-      const status = (await ctx.call('status')) as Record<string, unknown>;
+    .option('--wait <seconds>', 'wait up to this long for the daemon to be up and serving (a service manager\'s readiness check)')
+    .action(async (opts: { wait?: string }) => {
+      const status = opts.wait === undefined ? ((await ctx.call('status')) as Record<string, unknown>) : await waitReady(ctx, opts.wait);
       ctx.emit(status, () => Object.entries(status).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('\n'));
     });
 }
@@ -65,5 +67,27 @@ function describeEvent(e: EventEntry): string {
     }
     default:
       return `${when(e.at)}  ${e.type.padEnd(12)}  ${e.address ?? ''}${device}${e.actor ? ` by ${e.actor}` : ''}${e.detail ? ` ${JSON.stringify(e.detail)}` : ''}`;
+  }
+}
+
+const READY_POLL_MS = 100;
+
+/** Polls until the daemon answers with every surface listening; unreachable or not ready by the deadline is exit 3. */
+async function waitReady(ctx: CliContext, seconds: string): Promise<Record<string, unknown>> {
+  const limit = Number(seconds);
+  if (!Number.isFinite(limit) || limit < 0) throw new CliError('--wait takes a number of seconds', 2);
+  const deadline = Date.now() + limit * 1000;
+  for (;;) {
+    let last: unknown;
+    try {
+      const status = (await ctx.call('status')) as Record<string, unknown>;
+      if (status.ready === true) return status;
+      last = new CliError('the daemon is starting but not yet serving', 3);
+    } catch (err) {
+      if (!(err instanceof CliError) || err.exitCode !== 3) throw err;
+      last = err;
+    }
+    if (Date.now() >= deadline) throw last;
+    await sleep(READY_POLL_MS);
   }
 }

@@ -5,7 +5,7 @@ import { stringify as toToml } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkConfig, printableConfig } from '../../../src/config/check.js';
 import { buildConfig, loadConfigFile } from '../../../src/config/load.js';
-import { tempDir } from '../../helpers/env.js';
+import { ROOT, tempDir } from '../../helpers/env.js';
 
 const tmp = tempDir('dp-check');
 let cert: string;
@@ -63,6 +63,16 @@ describe('the pre-start configuration check', () => {
     expect(keys(check.errors)).toEqual(['smtp.aliases.alice@example.com.1', 'smtp.aliases.nobody']);
   });
 
+  it('the production example parses, and only its certificate paths (absent here) stop it', () => {
+    const config = loadConfigFile(path.join(ROOT, 'config', 'production.example.toml'));
+    expect(config.data_dir).toBe('/var/lib/devicepass');
+    expect(config.imap.listen_tls).toContain('0.0.0.0:993');
+    const check = checkConfig(config);
+    expect(check.errors.every((f) => f.key === 'tls.cert' || f.key === 'tls.key')).toBe(true);
+    const withTestCertificate = checkConfig(buildConfig({ ...printableConfig(config), tls: { cert, key } }));
+    expect(withTestCertificate).toEqual({ errors: [], warnings: [] });
+  });
+
   it('prints the effective configuration with durations as text and secrets masked', () => {
     const config = buildConfig({ auth: { cache_ttl: '90m' }, imap: { upstream: { master_user: 'm', master_password: 'hunter2hunter2' } }, http: { nginx_secret: 's3cr3t' } });
     const printed = printableConfig(config);
@@ -75,3 +85,4 @@ describe('the pre-start configuration check', () => {
     expect(loadConfigFile(file).auth).toEqual(buildConfig({ auth: { cache_ttl: '90m' } }).auth);
   });
 });
+
