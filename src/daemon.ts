@@ -16,6 +16,7 @@ import { loadTlsMaterial } from './net/tls.js';
 import { VERSION } from './paths.js';
 import { JournalTailer } from './sessions/journal-tailer.js';
 import { SessionRegistry } from './sessions/registry.js';
+import { backupDatabase } from './store/backup.js';
 import { schemaVersion } from './store/database.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import { SURFACES, type Surface } from './surfaces.js';
@@ -120,7 +121,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   });
 
   const control = new ControlServer(
-    { admin: core.admin, authenticator: core.authenticator, isTrustedNetwork: (ip) => throttle.isTrusted(ip), registry, recorder, status },
+    { admin: core.admin, authenticator: core.authenticator, isTrustedNetwork: (ip) => throttle.isTrusted(ip), registry, recorder, status, backup: (file) => backupDatabase(store.database, file) },
     { socketPath: config.control.socket, group: config.control.group, maxRequestBytes: config.control.max_request_bytes },
     log,
   );

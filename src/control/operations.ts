@@ -14,6 +14,8 @@ export interface ControlContext {
   registry: SessionRegistry;
   recorder: LoginRecorder;
   status: () => Record<string, unknown>;
+  /** A consistent copy of the live database to an absolute path the daemon can write. */
+  backup(file: string): Promise<unknown>;
 }
 
 type Args = Record<string, unknown>;
@@ -25,6 +27,10 @@ const MAX_LOG_LIMIT = 10_000;
 export const OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operation>([
   ['address.add', (ctx, a, actor) => ctx.admin.addAddress(a.address, actor)],
   ['address.list', (ctx) => ctx.admin.listAddresses()],
+  ['backup', (ctx, a) => {
+    if (typeof a.file !== 'string' || a.file === '') throw new DevicepassError('REQUEST_INVALID', 'file missing');
+    return ctx.backup(a.file);
+  }],
   ['address.remove', (ctx, a, actor) => ctx.admin.removeAddress(a.address, a.yes === true, actor)],
   ['device.add', (ctx, a, actor) =>
     ctx.admin.addDevice(a.address, { name: a.name, user: a.user, scopes: a.scopes, expires: a.expires, password: a.password }, actor)],

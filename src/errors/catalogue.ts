@@ -32,6 +32,7 @@ export const ERRORS = {
   REQUEST_INVALID: { message: 'malformed request', exit: 2 },
   REQUEST_TOO_LARGE: { message: 'request too large', exit: 2 },
   OPERATION_UNKNOWN: { message: 'unknown operation', exit: 2 },
+  BACKUP_FAILED: { message: 'the backup could not be written', exit: 1 },
   INTERNAL: { message: 'internal error', exit: 1 },
   DAEMON_UNREACHABLE: { message: 'the devicepass daemon is not reachable', exit: 3 },
 } as const satisfies Record<string, ErrorSpec>;

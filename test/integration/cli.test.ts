@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, startDaemonProcess, tempDir, writeConfig, ROOT, type DaemonProcess } from '../helpers/env.js';
@@ -148,6 +149,26 @@ describe('devicepass CLI against a running daemon', () => {
     const result = await cli(['--socket', path.join(dir, 'nothing-here.sock'), 'status']);
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/not reachable/);
+  });
+
+  it('backup writes a consistent copy of the live database that opens on its own', async () => {
+    expect((await run(['address', 'add', 'backup@example.com'])).code).toBe(0);
+    const file = path.join(dir, 'copy.db');
+    const result = (await json(['backup', file])) as { file: string; bytes: number };
+    expect(result).toMatchObject({ file, bytes: statSync(file).size });
+    const copy = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect(copy.prepare('SELECT count(*) AS n FROM address WHERE address = ?').get('backup@example.com')).toEqual({ n: 1 });
+    } finally {
+      copy.close();
+    }
+    // a second backup replaces the first; a folder that does not exist is a refusal naming the file, and leaves nothing behind
+    expect((await run(['backup', file])).code).toBe(0);
+    const refused = await run(['--json', 'backup', path.join(dir, 'no-such-folder', 'copy.db')]);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: 'BACKUP_FAILED', message: expect.stringMatching(/no-such-folder\/copy\.db: .*directory does not exist/) } });
+    expect(readdirSync(dir).filter((name) => name.includes('.partial-'))).toEqual([]);
   });
 
   it('status answers with the schema version and counters', async () => {

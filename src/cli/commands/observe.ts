@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError } from '../client.js';
 import type { CliContext } from '../context.js';
@@ -44,6 +45,12 @@ export function registerObserve(program: Command, ctx: CliContext): void {
         ? `ok: ${result.address} as device ${result.device.id} "${result.device.name}"`
         : `failed: ${describeReason(result.reason ?? 'unknown', typeof result.device === 'string' ? result.device : null, result.since ?? null)}`);
       if (!result.ok) process.exitCode = 1;
+    });
+
+  program.command('backup <file>').description('write a consistent copy of the live database to FILE (written by the daemon: a path it may write)')
+    .action(async (file: string) => {
+      const result = (await ctx.call('backup', { file: path.resolve(file) })) as { file: string; bytes: number };
+      ctx.emit(result, () => `backed up to ${result.file} (${result.bytes} bytes)`);
     });
 
   program.command('status').description('daemon health and counters')
