@@ -20,8 +20,10 @@ export async function backupDatabase(db: Db, target: string): Promise<BackupResu
   const temporary = `${target}.partial-${process.pid}`;
   try {
     await db.backup(temporary);
-    const copy = new Database(temporary, { readonly: true, fileMustExist: true });
+    const copy = new Database(temporary, { fileMustExist: true });
     try {
+      // the copy inherits WAL mode; one self-contained file is what a backup should be
+      copy.pragma('journal_mode = DELETE');
       const verdict = copy.pragma('quick_check', { simple: true });
       if (verdict !== 'ok') throw new Error(`the copy failed its check: ${String(verdict)}`);
     } finally {
@@ -29,7 +31,7 @@ export async function backupDatabase(db: Db, target: string): Promise<BackupResu
     }
     renameSync(temporary, target);
   } catch (err) {
-    rmSync(temporary, { force: true });
+    for (const file of [temporary, `${temporary}-wal`, `${temporary}-shm`]) rmSync(file, { force: true });
     if (err instanceof DevicepassError) throw err;
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new DevicepassError('BACKUP_FAILED', `could not write ${target}: ${reason}`);
