@@ -19,7 +19,7 @@ export async function callDaemon(socketPath: string, op: string, args: Record<st
     const socket = net.connect(socketPath);
     const chunks: Buffer[] = [];
     const unreachable = (err: NodeJS.ErrnoException) =>
-      new CliError(`the devicepass daemon is not reachable at ${socketPath} (${err.code ?? err.message}); is devicepassd running?`, 3, 'DAEMON_UNREACHABLE');
+      new CliError(`the devicepass daemon is not reachable at ${socketPath} (${err.code ?? err.message}): is devicepassd running?`, 3, 'DAEMON_UNREACHABLE');
     let connected = false;
     socket.setTimeout(TIMEOUT_MS, () => socket.destroy(new Error('timed out waiting for the daemon')));
     socket.on('connect', () => {

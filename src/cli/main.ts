@@ -2,10 +2,21 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../paths.js';
 import { CliError } from './client.js';
 import { registerAddress } from './commands/address.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerDevice } from './commands/device.js';
 import { registerGeneric } from './commands/generic.js';
 import { registerObserve } from './commands/observe.js';
 import { createContext } from './context.js';
+
+/** What to do next, for the refusals where the next step is not obvious from the message. */
+const HINTS: Readonly<Record<string, string>> = {
+  DAEMON_UNREACHABLE: 'start it with `systemctl start devicepassd` (or `devicepassd --config FILE`), or name its socket with --config/--socket',
+  ADDRESS_UNKNOWN: 'see `devicepass address list`, or add it with `devicepass address add ADDRESS`',
+  DEVICE_UNKNOWN: 'see `devicepass device list ADDRESS` for the device ids',
+  DEVICE_REVOKED: 'a revoked device stays revoked: add a new one with `devicepass device add ADDRESS --name TEXT`',
+  GENERIC_NOT_RESETTABLE: 'give the client its own password: `devicepass device add ADDRESS --name TEXT`',
+  CONFIRMATION_REQUIRED: 'repeat the command with --yes',
+};
 
 /**
  * The `devicepass` CLI. Exit codes: 0 success, 1 refused (or login failed
@@ -25,6 +36,7 @@ export async function runCli(argv: string[]): Promise<number> {
   registerDevice(program, ctx);
   registerGeneric(program, ctx);
   registerObserve(program, ctx);
+  registerCompletion(program, ctx);
   for (const command of program.commands) command.exitOverride();
 
   try {
@@ -37,7 +49,8 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     if (err instanceof CliError) {
       if (ctx.json) process.stdout.write(`${JSON.stringify({ error: { code: err.code ?? 'ERROR', message: err.message } })}\n`);
-      process.stderr.write(`devicepass: ${err.message}\n`);
+      const hint = err.code ? HINTS[err.code] : undefined;
+      process.stderr.write(`devicepass: ${err.message}\n${hint ? `  ${hint}\n` : ''}`);
       return err.exitCode;
     }
     process.stderr.write(`devicepass: ${(err as Error).stack ?? String(err)}\n`);

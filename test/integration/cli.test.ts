@@ -80,6 +80,19 @@ describe('devicepass CLI against a running daemon', () => {
     expect(firstLogin).toBeLessThan(revoked);
   });
 
+  it('shows a new password once, with where to type it', async () => {
+    await run(['address', 'add', 'human@example.com']);
+    const added = await run(['device', 'add', 'human@example.com', '--name', 'iPad']);
+    expect(added.code).toBe(0);
+    const password = /^ {4}([a-z]{4}(?: [a-z]{4}){5})$/m.exec(added.stdout)?.[1];
+    expect(password).toBeDefined();
+    passwords.push(password!);
+    expect(added.stdout).toContain('shown only this once');
+    expect(added.stdout).toMatch(/incoming \(IMAP\/POP3\) and the outgoing \(SMTP\)/);
+    expect(added.stdout).toMatch(/Apple Mail asks for both separately/);
+    expect((await run(['auth', 'test', 'human@example.com'], password)).code).toBe(0);
+  });
+
   it('resets a device: the old password is refused as reset-away, the new one works', async () => {
     await run(['address', 'add', 'reset@example.com']);
     const device = (await json(['device', 'add', 'reset@example.com', '--name', 'Thunderbird'])) as { id: string; password: string };
@@ -133,7 +146,9 @@ describe('devicepass CLI against a running daemon', () => {
   it('refuses bad input with exit code 1 and usage errors with 2', async () => {
     expect((await run(['address', 'add', 'not-an-address'])).code).toBe(1);
     expect((await run(['device', 'add', 'nobody@example.com', '--name', 'x'])).code).toBe(1);
-    expect((await run(['device', 'revoke', 'alice@example.com', '999999'])).code).toBe(1);
+    const unknownDevice = await run(['device', 'revoke', 'alice@example.com', '999999']);
+    expect(unknownDevice.code).toBe(1);
+    expect(unknownDevice.stderr).toContain('see `devicepass device list ADDRESS`');
     expect((await run(['device', 'reset', 'alice@example.com', 'generic'])).code).toBe(1);
     expect((await run(['device', 'add', 'alice@example.com', '--name', 'x', '--scopes', 'ftp'])).code).toBe(1);
     expect((await run(['device', 'add', 'alice@example.com', '--name', 'x', '--expires', 'yesterday'])).code).toBe(1);
@@ -149,6 +164,7 @@ describe('devicepass CLI against a running daemon', () => {
     const result = await cli(['--socket', path.join(dir, 'nothing-here.sock'), 'status']);
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/not reachable/);
+    expect(result.stderr).toMatch(/start it with `systemctl start devicepassd`/);
   });
 
   it('backup writes a consistent copy of the live database that opens on its own', async () => {

@@ -20,7 +20,7 @@ export function registerDevice(program: Command, ctx: CliContext): void {
       const result = (await ctx.call('device.add', {
         address, name: opts.name, user: opts.user, scopes: opts.scopes, expires: opts.expires, password,
       })) as WithPassword;
-      ctx.emit(result, () => showPassword(`Device ${result.id} "${result.name}" added for ${address}.`, result));
+      ctx.emit(result, () => showPassword(`Device ${result.id} "${result.name}" added for ${address}.`, result, address));
     });
 
   group.command('list <address>').description('list the devices of an address')
@@ -45,7 +45,7 @@ export function registerDevice(program: Command, ctx: CliContext): void {
       const password = opts.passwordStdin ? await readSecret('New password: ') : undefined;
       const result = (await ctx.call('device.reset', { address, device, password })) as WithPassword;
       ctx.emit(result, () => showPassword(
-        `Device ${result.id} "${result.name}" has a new password; the old one no longer works${closed(result.sessionsClosed)}.`, result));
+        `Device ${result.id} "${result.name}" has a new password; the old one no longer works${closed(result.sessionsClosed)}.`, result, address));
     });
 
   group.command('revoke <address> <device>').description('revoke a device: its password stops working and its sessions are cut')
@@ -65,8 +65,17 @@ export function registerDevice(program: Command, ctx: CliContext): void {
     });
 }
 
-function showPassword(headline: string, result: WithPassword): string {
-  return `${headline}\nPassword (shown only this once; spaces are optional when typing it):\n\n    ${result.password}\n`;
+function showPassword(headline: string, result: WithPassword, address: string): string {
+  return [
+    headline,
+    'Password (shown only this once: nothing can display it again; spaces are optional when typing it):',
+    '',
+    `    ${result.password}`,
+    '',
+    `Type it as the password of ${address} wherever the device asks: the incoming (IMAP/POP3) and the outgoing (SMTP)`,
+    'server each have a password field, and Apple Mail asks for both separately: the same password goes in each.',
+    '',
+  ].join('\n');
 }
 
 function closed(count: number | undefined): string {
