@@ -26,7 +26,7 @@ class HttpSurface implements Surface {
     const { imap, smtp, http: config } = ctx.config;
     this.#nginx = {
       authenticate: (attempt) => ctx.authenticator.authenticate(attempt),
-      isTrustedNetwork: (ip) => ctx.throttle.isTrusted(ip),
+      isTrustedNetwork: (ip) => ctx.trustedNetworks.has(ip),
       log: ctx.log,
       secret: config.nginx_secret,
       upstreams: {

@@ -72,7 +72,7 @@ export class ImapConnection {
     this.#o = options;
     this.#socket = options.socket;
     this.#secure = options.implicitTls;
-    this.#trusted = options.ctx.throttle.isTrusted(options.endpoint.clientIp);
+    this.#trusted = options.ctx.trustedNetworks.has(options.endpoint.clientIp);
     this.#logBindings = { surface: 'imap', conn: this.id, clientIp: options.endpoint.clientIp };
     this.#context = this.#makeContext();
     this.#idle = setTimeout(() => this.#onIdle(), options.ctx.config.imap.idle_timeout);

@@ -128,7 +128,7 @@ export class SubmissionFront {
       return refuse(SMTP_REPLIES.tooManyAuthFailures);
     }
     const clientIp = session.remoteAddress;
-    if (!session.secure && !this.#ctx.throttle.isTrusted(clientIp)) {
+    if (!session.secure && !this.#ctx.trustedNetworks.has(clientIp)) {
       // refused before anything is checked: a password sent in clear from outside is never verified
       connection.failures++;
       log.warn({ method: auth.method }, 'AUTH before TLS from an untrusted network refused');
@@ -143,7 +143,7 @@ export class SubmissionFront {
     }
     try {
       const clientName = session.hostNameAppearsAs || null;
-      const result = await this.#ctx.authenticator.authenticate({ address: username, password: auth.password ?? '', protocol: 'smtp', clientIp, trusted: this.#ctx.throttle.isTrusted(clientIp), clientName });
+      const result = await this.#ctx.authenticator.authenticate({ address: username, password: auth.password ?? '', protocol: 'smtp', clientIp, trusted: this.#ctx.trustedNetworks.has(clientIp), clientName });
       if (connection.closed) return done(null, {});
       if (!result.ok) {
         const reply = authReply(result).smtp;
