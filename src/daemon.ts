@@ -36,6 +36,8 @@ export interface Daemon {
   readonly admin: CredentialAdmin;
   readonly registry: SessionRegistry;
   readonly surfaces: readonly Surface[];
+  /** The fronts' connection counts and limits met. */
+  readonly connections: ConnectionGates;
   stop(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   const { store, registry, cache, queue, throttle, recorder, trustedNetworks } = core;
   const startedAt = Date.now();
   const surfaces: Surface[] = [];
+  const connections = new ConnectionGates(log);
 
   const tailer = new JournalTailer(store, registry, log);
   tailer.start(JOURNAL_POLL_MS);
@@ -122,7 +125,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           return false;
         }
       };
-      const ctx = { config, log, authenticator: core.authenticator, registry, trustedNetworks, tls, storeHealthy, connections: new ConnectionGates(log) };
+      const ctx = { config, log, authenticator: core.authenticator, registry, trustedNetworks, tls, storeHealthy, connections };
       for (const factory of SURFACES) {
         const surface = factory(ctx);
         if (!surface) continue;
@@ -148,6 +151,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     admin: core.admin,
     registry,
     surfaces,
+    connections,
     stop: () =>
       (stopping ??= (async () => {
         for (const timer of timers) clearInterval(timer);
