@@ -11,6 +11,7 @@ import { ControlServer } from './control/server.js';
 import { CredentialAdmin } from './credentials/admin.js';
 import type { HashParams } from './credentials/digest.js';
 import { createLogger, type Logger } from './log/logger.js';
+import { ConnectionGates } from './net/connection-gate.js';
 import { NetworkSet } from './net/networks.js';
 import { loadTlsMaterial } from './net/tls.js';
 import { VERSION } from './paths.js';
@@ -37,6 +38,8 @@ export interface Daemon {
   readonly admin: CredentialAdmin;
   readonly registry: SessionRegistry;
   readonly surfaces: readonly Surface[];
+  /** The fronts' connection counts and limits met. */
+  readonly connections: ConnectionGates;
   stop(): Promise<void>;
 }
 
@@ -67,8 +70,11 @@ export function createCore(config: Config, log: Logger, databaseFile = path.join
     maxQueued: config.hashing.queue_max,
     maxQueuedPerClient: config.hashing.queue_max_per_client,
   });
+  // who is trusted is decided by each front from its transport (LoginAttempt.trusted); the throttle
+  // itself exempts no address, or a client-supplied one (a SASL peer's rip=) could claim the exemption
+  const trustedNetworks = new NetworkSet(config.auth.trusted_networks);
   const throttle = new Throttle({
-    trusted: new NetworkSet(config.auth.trusted_networks),
+    trusted: new NetworkSet([]),
     failureDelayMs: config.auth.failure_delay,
     failureDelayMaxMs: config.auth.failure_delay_max,
     lockoutFailures: config.auth.lockout_failures,
@@ -78,16 +84,17 @@ export function createCore(config: Config, log: Logger, databaseFile = path.join
   const params = hashParams(config);
   const authenticator = new Authenticator({ store, cache, queue, throttle, recorder, params, log });
   const admin = new CredentialAdmin(store, registry, params);
-  return { store, registry, cache, queue, throttle, recorder, authenticator, admin };
+  return { store, registry, cache, queue, throttle, recorder, authenticator, admin, trustedNetworks };
 }
 
 export async function startDaemon(config: Config, log: Logger = createLogger(config.log.level)): Promise<Daemon> {
   const core = createCore(config, log);
-  const { store, registry, cache, queue, throttle, recorder } = core;
+  const { store, registry, cache, queue, throttle, recorder, trustedNetworks } = core;
   const startedAt = Date.now();
   const surfaces: Surface[] = [];
   /** True once every surface listens: what `devicepass status --wait` (the unit's readiness check) waits for. */
   let ready = false;
+  const connections = new ConnectionGates(log);
 
   const tailer = new JournalTailer(store, registry, log);
   tailer.start(JOURNAL_POLL_MS);
@@ -121,7 +128,10 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   });
 
   const control = new ControlServer(
-    { admin: core.admin, authenticator: core.authenticator, isTrustedNetwork: (ip) => throttle.isTrusted(ip), registry, recorder, status, backup: (file) => backupDatabase(store.database, file) },
+    {
+      admin: core.admin, authenticator: core.authenticator, isTrustedNetwork: (ip) => trustedNetworks.has(ip), registry, recorder, status,
+      backup: (file) => backupDatabase(store.database, file),
+    },
     { socketPath: config.control.socket, group: config.control.group, maxRequestBytes: config.control.max_request_bytes },
     log,
   );
@@ -138,7 +148,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           return false;
         }
       };
-      const ctx = { config, log, authenticator: core.authenticator, registry, throttle, tls, storeHealthy };
+      const ctx = { config, log, authenticator: core.authenticator, registry, trustedNetworks, tls, storeHealthy, connections };
       for (const factory of SURFACES) {
         const surface = factory(ctx);
         if (!surface) continue;
@@ -165,6 +175,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     admin: core.admin,
     registry,
     surfaces,
+    connections,
     stop: () =>
       (stopping ??= (async () => {
         for (const timer of timers) clearInterval(timer);

@@ -3,16 +3,18 @@ import { dovecotAuthSurface } from './dovecot-auth/surface.js';
 import { httpSurface } from './http/surface.js';
 import { imapSurface } from './imap/surface.js';
 import { smtpSurface } from './smtp/surface.js';
-import type { Throttle } from './auth/throttle.js';
 import type { Config } from './config/load.js';
 import type { Logger } from './log/logger.js';
+import type { ConnectionGates } from './net/connection-gate.js';
+import type { NetworkSet } from './net/networks.js';
 import type { TlsMaterial } from './net/tls.js';
 import type { SessionRegistry } from './sessions/registry.js';
 
 /**
  * What every protocol front receives: the Authenticator to decide logins,
  * the session registry to register sessions under their device (so a
- * revocation can cut them), the throttle for the trusted-network check, and
+ * revocation can cut them), the trusted networks (a front decides from its
+ * transport whether a client is in them: LoginAttempt.trusted), and
  * the TLS material. Fronts know nothing of SQL or hashing.
  */
 export interface FrontContext {
@@ -20,8 +22,11 @@ export interface FrontContext {
   log: Logger;
   authenticator: Authenticator;
   registry: SessionRegistry;
-  throttle: Throttle;
+  /** `[auth] trusted_networks`: plaintext logins allowed, exempt from the throttle. */
+  trustedNetworks: NetworkSet;
   tls: TlsMaterial;
+  /** Where each front gets its connection limits from (one gate per front), read by /metrics. */
+  connections: ConnectionGates;
   /** A cheap read of the store, for health checks. */
   storeHealthy: () => boolean;
 }

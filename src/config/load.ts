@@ -59,6 +59,10 @@ export function buildConfig(raw: unknown, file: string | null = null): Config {
   const resolveListen = (list: string[]) =>
     list.map((entry) => (parseListen(entry)?.kind === 'unix' ? path.resolve(dataDir, entry) : entry));
 
+  const dovecotListen = resolveListen(value.dovecot_auth.listen);
+  const trustedSockets = value.dovecot_auth.trusted_sockets.map((entry) => path.resolve(dataDir, entry));
+  checkTrustedSockets(trustedSockets, dovecotListen, value.dovecot_auth.mode, file);
+
   return deepFreeze({
     ...value,
     file: file ? path.resolve(file) : null,
@@ -67,9 +71,26 @@ export function buildConfig(raw: unknown, file: string | null = null): Config {
     tls: { cert: inData(value.tls.cert), key: inData(value.tls.key) },
     imap: { ...value.imap, listen: resolveListen(value.imap.listen), listen_tls: resolveListen(value.imap.listen_tls) },
     smtp: { ...value.smtp, listen: resolveListen(value.smtp.listen), listen_tls: resolveListen(value.smtp.listen_tls) },
-    dovecot_auth: { ...value.dovecot_auth, listen: resolveListen(value.dovecot_auth.listen) },
+    dovecot_auth: { ...value.dovecot_auth, listen: dovecotListen, trusted_sockets: trustedSockets },
     http: { ...value.http, listen: resolveListen(value.http.listen) },
   });
+}
+
+/**
+ * A trusted socket exempts whoever can open it, so it must be one of the Unix
+ * sockets listened on, and its mode must keep other users out (connecting
+ * needs write permission).
+ */
+function checkTrustedSockets(trusted: readonly string[], listen: readonly string[], mode: string, file: string | null): void {
+  const where = file ? ` in ${file}` : '';
+  for (const socket of trusted) {
+    if (!listen.includes(socket) || parseListen(socket)?.kind !== 'unix') {
+      throw new ConfigError(`invalid configuration${where}:\n  dovecot_auth.trusted_sockets: ${socket} is not a Unix socket of dovecot_auth.listen`);
+    }
+  }
+  if (trusted.length > 0 && (parseInt(mode, 8) & 0o002) !== 0) {
+    throw new ConfigError(`invalid configuration${where}:\n  dovecot_auth.trusted_sockets: mode ${mode} lets every local user connect; use 0660 with a group`);
+  }
 }
 
 export function listenAddresses(list: readonly string[]): ListenAddress[] {

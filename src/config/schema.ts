@@ -19,6 +19,24 @@ const listenAddress = z.string().min(1).refine((value) => parseListen(value) !==
 
 const cidr = z.string().refine((value) => parseCidr(value) !== null, { message: 'expected a network like "10.0.0.0/8" or "::1/128"' });
 
+/**
+ * The connection limits of one front (src/net/connection-gate.ts): every
+ * connection, logged in or not, in total and from one client network (an
+ * IPv4 address, an IPv6 /64).
+ */
+const connectionLimits = (defaults: { total: number; perNetwork: number }) => ({
+  max_connections: z.number().int().min(1).default(defaults.total),
+  max_connections_per_network: z.number().int().min(1).default(defaults.perNetwork),
+});
+
+/** Fronts with a login add limits on the connections that have not logged in yet, and a deadline to do so. */
+const loginLimits = (defaults: { total: number; perNetwork: number }) => ({
+  max_unauthenticated: z.number().int().min(1).default(defaults.total),
+  max_unauthenticated_per_network: z.number().int().min(1).default(defaults.perNetwork),
+  /** From accept to a successful login, whatever the client sends meanwhile; then the connection is closed. */
+  login_timeout: duration.prefault('3m'),
+});
+
 // Every key of a section has a default, so an absent section parses as {}. TypeScript cannot see
 // that through the generic shape, hence the cast of the empty input.
 const section = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).prefault({} as z.input<z.ZodObject<T>>);
@@ -71,6 +89,8 @@ export const configSchema = z.strictObject({
     idle_timeout: duration.prefault('60s'),
     max_auth_failures: z.number().int().min(1).default(3),
     max_bad_commands: z.number().int().min(1).default(10),
+    ...connectionLimits({ total: 10_000, perNetwork: 1000 }),
+    ...loginLimits({ total: 2000, perNetwork: 100 }),
     upstream: section({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(1).max(65535).default(143),
@@ -89,6 +109,8 @@ export const configSchema = z.strictObject({
     max_recipients: z.number().int().min(1).default(100),
     max_unauthenticated_commands: z.number().int().min(1).default(20),
     max_auth_failures: z.number().int().min(1).default(3),
+    ...connectionLimits({ total: 2000, perNetwork: 200 }),
+    ...loginLimits({ total: 1000, perNetwork: 100 }),
     /** strict: MAIL FROM must be the login address (or one of its aliases); off: any sender. */
     sender_policy: z.enum(['strict', 'off']).default('strict'),
     /** Extra senders an address may use: { "alice@example.com" = ["sales@example.com"] }. */
@@ -106,9 +128,22 @@ export const configSchema = z.strictObject({
     mode: z.string().regex(/^0?[0-7]{3}$/).default('0660'),
     /** Group owning the Unix socket, e.g. "postfix"; empty keeps the daemon's group. */
     group: z.string().default(''),
+    /**
+     * Unix sockets of `listen` whose every client is exempt from the failure delay and the lockout
+     * (e.g. a socket only the MTA of a webmail may open). rip= never decides it.
+     */
+    trusted_sockets: z.array(z.string().min(1)).default([]),
+    /** TCP peers (their own address, not rip=) whose requests are exempt likewise. */
+    trusted_peers: z.array(cidr).default([]),
+    /** A connection with no request in progress and silent this long is closed. */
+    idle_timeout: duration.prefault('5m'),
+    /** Requests one connection may have unanswered; more get a temporary FAIL. */
+    max_pending_per_connection: z.number().int().min(1).max(4096).default(256),
+    ...connectionLimits({ total: 1000, perNetwork: 500 }),
   }),
   http: section({
     listen: z.array(listenAddress).default(['127.0.0.1:8465']),
+    ...connectionLimits({ total: 1024, perNetwork: 512 }),
     /** nginx auth_http must send this in the X-Devicepass-Secret header; empty refuses every auth_http request. */
     nginx_secret: z.string().default(''),
   }),

@@ -12,15 +12,26 @@ const SERVICE_SCOPES: Readonly<Record<string, Protocol>> = { smtp: 'smtp', submi
 /** Stands for the client when a Unix-socket peer sent no rip=: not an IP, so never "trusted". */
 export const UNKNOWN_CLIENT = 'unknown';
 
+/** `[dovecot_auth] max_pending_per_connection`'s default. */
+export const DEFAULT_MAX_PENDING = 256;
+
 export interface RequestDeps {
   authenticate(attempt: LoginAttempt): Promise<LoginResult>;
   log: Logger;
   /** The connection's peer IP (TCP), or null on a Unix socket. */
   peerIp: string | null;
+  /**
+   * The listener vouches for this connection's clients (a trusted socket, a
+   * peer in trusted_peers): their attempts skip the failure delay and the
+   * lockout. Never taken from rip=, which any peer can write.
+   */
+  trusted: boolean;
   /** Writes reply text to the connection (ignored once it is closed). */
   send(text: string): void;
   /** Requests (waiting for CONT or for a verdict) one connection may hold; more answer a temporary FAIL. */
   maxPending?: number;
+  /** Told when a request is refused because maxPending are unanswered. */
+  onTooManyPending?(): void;
   /** Told of every verdict, for metrics. */
   onResult?(protocol: Protocol, result: LoginResult): void;
 }
@@ -47,7 +58,7 @@ export class RequestOrchestrator {
 
   constructor(deps: RequestDeps) {
     this.#d = deps;
-    this.#maxPending = deps.maxPending ?? 4096;
+    this.#maxPending = deps.maxPending ?? DEFAULT_MAX_PENDING;
   }
 
   get pending(): number {
@@ -95,7 +106,7 @@ export class RequestOrchestrator {
       return;
     }
     if (this.#pending.size >= this.#maxPending) {
-      this.#d.log.warn({ pending: this.#pending.size }, 'dovecot-auth: too many requests in flight on one connection');
+      this.#d.onTooManyPending?.();
       this.#d.send(formatFail(request.id, AUTH_REPLIES.temporary.sasl));
       return;
     }
@@ -148,7 +159,7 @@ export class RequestOrchestrator {
     }
     let result: LoginResult;
     try {
-      result = await this.#d.authenticate({ address: credentials.user, password: credentials.password, protocol: scope, clientIp: this.#clientIp(request), trusted: false, clientName: null });
+      result = await this.#d.authenticate({ address: credentials.user, password: credentials.password, protocol: scope, clientIp: this.#clientIp(request), trusted: this.#d.trusted, clientName: null });
     } catch (err) {
       this.#d.log.error({ err, id: request.id }, 'dovecot-auth: login could not be decided');
       return finish(formatFail(request.id, { user: credentials.user, ...AUTH_REPLIES.temporary.sasl }));

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { LoginAttempt, LoginResult, Protocol } from '../auth/types.js';
 import type { Logger } from '../log/logger.js';
+import type { ConnectionGate } from '../net/connection-gate.js';
 import { closeServer, listenOn } from '../net/listen.js';
+import type { NetworkSet } from '../net/networks.js';
 import { setSocketAccess } from '../net/unix-socket.js';
 import { formatHandshake, LineSplitter, ProtocolError } from './codec.js';
 import { MECHANISMS } from './mechanisms.js';
@@ -16,6 +18,14 @@ export interface SaslServerOptions {
   /** Group name owning Unix sockets; empty keeps the daemon's group. */
   group: string;
   maxPendingPerConnection?: number;
+  /** Connections in total and per client network (TCP peers; Unix socket peers count in the total). */
+  gate: ConnectionGate;
+  /** A connection with nothing in progress that stays silent this long is closed. */
+  idleTimeoutMs: number;
+  /** Unix socket paths whose clients are exempt from the failure delay and lockout. */
+  trustedSockets: ReadonlySet<string>;
+  /** TCP peers (by their own address) exempt likewise. */
+  trustedPeers: NetworkSet;
   onResult?(protocol: Protocol, result: LoginResult): void;
 }
 
@@ -36,7 +46,9 @@ export class SaslServer {
   }
 
   async listen(address: string): Promise<string> {
-    const server = net.createServer((socket) => this.#accept(socket));
+    // a Unix socket is trusted as a whole or not at all; a TCP peer by its own address
+    const trustedSocket = this.#o.trustedSockets.has(address);
+    const server = net.createServer((socket) => this.#accept(socket, trustedSocket));
     // an accept error (EMFILE) must not become an unhandled 'error' event
     server.on('error', (err) => this.#o.log.error({ err }, 'dovecot-auth: listener error'));
     this.#servers.push(server);
@@ -67,13 +79,30 @@ export class SaslServer {
     await Promise.all(closing);
   }
 
-  #accept(socket: net.Socket): void {
+  #accept(socket: net.Socket, trustedSocket: boolean): void {
+    const peerIp = socket.remoteAddress ?? null;
+    const admission = this.#o.gate.admit(peerIp);
+    if (!admission.ok) {
+      // the protocol has no refusal before the handshake: a closed connection is what an MTA retries
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
     this.#sockets.add(socket);
     const cuid = this.#nextCuid++;
     const log = this.#o.log.child({ surface: 'dovecot-auth', cuid });
-    const peerIp = socket.remoteAddress ?? null;
+    const trusted = trustedSocket || (peerIp !== null && this.#o.trustedPeers.has(peerIp));
     const splitter = new LineSplitter();
     let outgoing = '';
+    const idle = setTimeout(() => onIdle(), this.#o.idleTimeoutMs).unref();
+    const onIdle = () => {
+      // a request waiting for its verdict is not silence
+      if (requests.pending > 0) return void idle.refresh();
+      log.debug('dovecot-auth: idle connection closed');
+      this.#o.gate.hit('idle_timeout', peerIp);
+      requests.close();
+      socket.destroy();
+    };
     const flush = () => {
       if (!socket.destroyed && outgoing !== '') socket.write(outgoing);
       outgoing = '';
@@ -82,6 +111,7 @@ export class SaslServer {
       authenticate: this.#o.authenticate,
       log,
       peerIp,
+      trusted,
       send: (text) => {
         // replies decided in the same turn of the event loop leave in one write: one syscall, not one per login
         if (socket.destroyed) return;
@@ -89,12 +119,14 @@ export class SaslServer {
         outgoing += text;
       },
       maxPending: this.#o.maxPendingPerConnection,
+      onTooManyPending: () => this.#o.gate.hit('pending_requests', peerIp),
       onResult: this.#o.onResult,
     });
     socket.setNoDelay(true);
     socket.write(formatHandshake({ mechanisms: MECHANISMS, spid: process.pid, cuid, cookie: randomBytes(16).toString('hex') }));
 
     socket.on('data', (chunk: Buffer) => {
+      idle.refresh();
       try {
         for (const line of splitter.push(chunk)) {
           if (socket.destroyed) return;
@@ -109,6 +141,8 @@ export class SaslServer {
     });
     socket.on('error', (err) => log.debug({ err }, 'dovecot-auth: connection error'));
     socket.on('close', () => {
+      clearTimeout(idle);
+      admission.ticket.release();
       requests.close();
       this.#sockets.delete(socket);
     });

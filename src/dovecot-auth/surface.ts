@@ -1,3 +1,4 @@
+import { NetworkSet } from '../net/networks.js';
 import type { FrontContext, Surface, SurfaceFactory } from '../surfaces.js';
 import { SaslServer } from './server.js';
 
@@ -15,12 +16,17 @@ class DovecotAuthSurface implements Surface {
 
   constructor(ctx: FrontContext) {
     this.#ctx = ctx;
-    const { mode, group } = ctx.config.dovecot_auth;
+    const config = ctx.config.dovecot_auth;
     this.#server = new SaslServer({
       authenticate: (attempt) => ctx.authenticator.authenticate(attempt),
       log: ctx.log,
-      mode: parseInt(mode, 8),
-      group,
+      mode: parseInt(config.mode, 8),
+      group: config.group,
+      maxPendingPerConnection: config.max_pending_per_connection,
+      gate: ctx.connections.gate('dovecot_auth', { maxConnections: config.max_connections, maxPerNetwork: config.max_connections_per_network }),
+      idleTimeoutMs: config.idle_timeout,
+      trustedSockets: new Set(config.trusted_sockets),
+      trustedPeers: new NetworkSet(config.trusted_peers),
     });
   }
 

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Authenticator } from '../auth/authenticator.js';
 import { TEMPORARY_REASONS, type FailReason, type LoginResult, type Protocol } from '../auth/types.js';
+import type { ConnectionGates } from '../net/connection-gate.js';
 import type { SessionRegistry } from '../sessions/registry.js';
 
 /**
@@ -14,7 +15,7 @@ export class HttpMetrics {
   readonly registry = new Registry();
   readonly #logins: Counter<'surface' | 'protocol' | 'result' | 'reason'>;
 
-  constructor(sessions: SessionRegistry, authenticator: Authenticator) {
+  constructor(sessions: SessionRegistry, authenticator: Authenticator, connections: ConnectionGates) {
     new Counter({
       name: 'devicepass_auth_results_total',
       help: 'Login results decided by the Authenticator, all surfaces, by protocol, result and reason',
@@ -87,6 +88,29 @@ export class HttpMetrics {
         const counts = new Map<string, number>();
         for (const s of sessions.list()) counts.set(s.protocol, (counts.get(s.protocol) ?? 0) + 1);
         for (const [protocol, n] of counts) this.set({ protocol }, n);
+      },
+    });
+    new Gauge({
+      name: 'devicepass_connections',
+      help: 'Connections open on each front, and how many of them have not logged in yet',
+      labelNames: ['surface', 'state'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of connections.stats()) {
+          this.set({ surface: s.front, state: 'open' }, s.open);
+          this.set({ surface: s.front, state: 'unauthenticated' }, s.unauthenticated);
+        }
+      },
+    });
+    new Counter({
+      name: 'devicepass_connection_limit_hits_total',
+      help: 'Connections refused or closed because they met a limit, by front and limit',
+      labelNames: ['surface', 'limit'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of connections.stats()) for (const [limit, n] of s.hits) this.inc({ surface: s.front, limit }, n);
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'devicepass_' });

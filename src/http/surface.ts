@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type net from 'node:net';
+import type { ConnectionGate } from '../net/connection-gate.js';
 import { closeServer, listenOn } from '../net/listen.js';
 import type { FrontContext, Surface, SurfaceFactory } from '../surfaces.js';
 import { HttpMetrics } from './metrics.js';
@@ -8,6 +9,8 @@ import { nginxAuth, type NginxAuthDeps } from './nginx-auth.js';
 /** Requests carry only headers; a body is never read, and large headers are refused by node:http itself. */
 const MAX_HEADER_BYTES = 8 * 1024;
 const REQUEST_TIMEOUT_MS = 30_000;
+/** What a connection over a limit reads before the close: HTTP's own "try later". */
+const TOO_MANY_CONNECTIONS = 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 
 /** /healthz, /metrics and nginx auth_http (/auth/nginx) on every `[http] listen` address. */
 export const httpSurface: SurfaceFactory = (ctx) => (ctx.config.http.listen.length === 0 ? null : new HttpSurface(ctx));
@@ -19,14 +22,18 @@ class HttpSurface implements Surface {
   readonly #bound: string[] = [];
   readonly #metrics: HttpMetrics;
   readonly #nginx: NginxAuthDeps;
+  readonly #gate: ConnectionGate;
+  /** Refused connections whose request node:http may still parse: never served. */
+  readonly #refused = new WeakSet<net.Socket>();
 
   constructor(ctx: FrontContext) {
     this.#ctx = ctx;
-    this.#metrics = new HttpMetrics(ctx.registry, ctx.authenticator);
+    this.#metrics = new HttpMetrics(ctx.registry, ctx.authenticator, ctx.connections);
     const { imap, smtp, http: config } = ctx.config;
+    this.#gate = ctx.connections.gate('http', { maxConnections: config.max_connections, maxPerNetwork: config.max_connections_per_network });
     this.#nginx = {
       authenticate: (attempt) => ctx.authenticator.authenticate(attempt),
-      isTrustedNetwork: (ip) => ctx.throttle.isTrusted(ip),
+      isTrustedNetwork: (ip) => ctx.trustedNetworks.has(ip),
       log: ctx.log,
       secret: config.nginx_secret,
       upstreams: {
@@ -47,6 +54,8 @@ class HttpSurface implements Surface {
         });
       });
       server.on('clientError', (_err, socket: net.Socket) => socket.destroy());
+      // node:http has taken the socket by now, but has read nothing from it
+      server.on('connection', (socket: net.Socket) => this.#admit(socket));
       this.#servers.push(server);
       const bound = await listenOn(server, address);
       const text = bound.kind === 'unix' ? bound.path : bound.host.includes(':') ? `[${bound.host}]:${bound.port}` : `${bound.host}:${bound.port}`;
@@ -66,6 +75,7 @@ class HttpSurface implements Surface {
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (this.#refused.has(req.socket)) return void req.socket.destroy();
     const route = `${req.method} ${(req.url ?? '').split('?')[0]}`;
     // auth_http replies are read by nginx over HTTP/1.0; keeping them short-lived is what it expects
     res.setHeader('Connection', 'close');
@@ -86,6 +96,17 @@ class HttpSurface implements Surface {
         res.writeHead(404, { 'Content-Type': 'text/plain' });
         res.end('not found\n');
     }
+  }
+
+  #admit(socket: net.Socket): void {
+    const admission = this.#gate.admit(socket.remoteAddress ?? null);
+    if (admission.ok) {
+      socket.once('close', () => admission.ticket.release());
+      return;
+    }
+    this.#refused.add(socket);
+    socket.on('error', () => undefined);
+    socket.end(TOO_MANY_CONNECTIONS, () => socket.destroy());
   }
 
   #health(res: http.ServerResponse): void {

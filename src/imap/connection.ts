@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../log/logger.js';
+import type { ConnectionGate, ConnectionTicket } from '../net/connection-gate.js';
 import { destroyLater } from '../net/destroy-later.js';
 import { looksLikeProxyHeader } from '../net/proxy-protocol.js';
 import { VERSION } from '../paths.js';
@@ -39,6 +40,9 @@ export interface ConnectionOptions {
   readonly secureContext: tls.SecureContext;
   /** Refuse a PROXY header as the first bytes (the peer is not a trusted proxy, or already sent one). */
   readonly refuseProxyHeader: boolean;
+  /** The front's limits, and this connection's place in their counts. */
+  readonly gate: ConnectionGate;
+  readonly ticket: ConnectionTicket;
   readonly onClose: (connection: ImapConnection) => void;
 }
 
@@ -67,16 +71,20 @@ export class ImapConnection {
   #upgrading = false;
   #session: ProxiedSession | null = null;
   readonly #idle: NodeJS.Timeout;
+  /** From accept to login: nothing the client sends extends it. */
+  readonly #loginDeadline: NodeJS.Timeout;
 
   constructor(options: ConnectionOptions) {
     this.#o = options;
     this.#socket = options.socket;
     this.#secure = options.implicitTls;
-    this.#trusted = options.ctx.throttle.isTrusted(options.endpoint.clientIp);
+    this.#trusted = options.ctx.trustedNetworks.has(options.endpoint.clientIp);
     this.#logBindings = { surface: 'imap', conn: this.id, clientIp: options.endpoint.clientIp };
     this.#context = this.#makeContext();
     this.#idle = setTimeout(() => this.#onIdle(), options.ctx.config.imap.idle_timeout);
     this.#idle.unref();
+    this.#loginDeadline = setTimeout(() => this.#onLoginDeadline(), options.ctx.config.imap.login_timeout);
+    this.#loginDeadline.unref();
   }
 
   /**
@@ -128,7 +136,6 @@ export class ImapConnection {
   // --- socket plumbing -------------------------------------------------------
 
   readonly #onData = (chunk: Buffer): void => {
-    this.#idle.refresh();
     if (this.#firstChunk) {
       this.#firstChunk = false;
       if (this.#o.refuseProxyHeader && chunk.length >= 5 && looksLikeProxyHeader(chunk)) {
@@ -148,6 +155,7 @@ export class ImapConnection {
   readonly #onClose = (): void => {
     if (this.#phase !== 'proxying') this.#phase = 'closed';
     clearTimeout(this.#idle);
+    clearTimeout(this.#loginDeadline);
     this.#wakeRawWaiter(null);
     this.#o.onClose(this);
   };
@@ -182,6 +190,8 @@ export class ImapConnection {
         if (!this.#running || this.#rawWaiter) this.#socket.resume();
         return;
       }
+      // silence is measured between whole commands: a byte now and then does not keep a connection alive
+      this.#idle.refresh();
       if (this.#rawWaiter) this.#wakeRawWaiter(item);
       else this.#onItem(item);
     }
@@ -320,6 +330,8 @@ export class ImapConnection {
     if (!session) return;
     this.#phase = 'proxying';
     clearTimeout(this.#idle);
+    clearTimeout(this.#loginDeadline);
+    this.#o.ticket.authenticated();
     this.#socket.off('data', this.#onData);
     this.#socket.off('close', this.#onClose);
     this.#socket.once('close', () => this.#o.onClose(this));
@@ -354,6 +366,12 @@ export class ImapConnection {
     this.#bye(BYES.idle);
   }
 
+  #onLoginDeadline(): void {
+    if (this.#phase !== 'ready') return;
+    this.#o.gate.hit('login_timeout', this.#o.endpoint.clientIp);
+    this.#bye(BYES.loginTimeout);
+  }
+
   #bye(status: StatusResponse): void {
     if (this.#phase !== 'ready') return;
     this.#write(composeStatus('*', status));
@@ -363,6 +381,7 @@ export class ImapConnection {
   #end(): void {
     this.#phase = 'closed';
     clearTimeout(this.#idle);
+    clearTimeout(this.#loginDeadline);
     this.#wakeRawWaiter(null);
     this.#socket.end();
     destroyLater(this.#socket, 2000);

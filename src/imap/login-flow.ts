@@ -45,7 +45,7 @@ export async function runLogin(input: LoginFlowInput, credentials: Credentials):
     const failed = AUTH_REPLIES.failed.imap;
     return { kind: 'answer', result: { response: 'NO', code: { name: failed.code }, message: failed.text, failedLogin: true } };
   }
-  const result = await ctx.authenticator.authenticate({ address, password, protocol: 'imap', clientIp: endpoint.clientIp, trusted: ctx.throttle.isTrusted(endpoint.clientIp), clientName });
+  const result = await ctx.authenticator.authenticate({ address, password, protocol: 'imap', clientIp: endpoint.clientIp, trusted: ctx.trustedNetworks.has(endpoint.clientIp), clientName });
   if (!input.isOpen()) return { kind: 'gone' };
   if (!result.ok) {
     const reply = authReply(result).imap;

@@ -31,4 +31,6 @@ export const BYES = {
   revoked: { response: 'BYE', message: 'Session revoked by administrator' },
   shutdown: { response: 'BYE', code: { name: 'UNAVAILABLE' }, message: 'Server shutting down' },
   inputLimit: { response: 'BYE', message: 'Too much invalid input' },
+  loginTimeout: { response: 'BYE', message: 'Login took too long' },
+  tooManyConnections: { response: 'BYE', code: { name: 'UNAVAILABLE' }, message: 'Too many connections, try again later' },
 } as const satisfies Record<string, StatusResponse>;

@@ -5,17 +5,28 @@
  */
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
+import type { ConnectionGate } from '../net/connection-gate.js';
+import { destroyLater } from '../net/destroy-later.js';
 import { closeServer, listenOn } from '../net/listen.js';
 import type { NetworkSet } from '../net/networks.js';
 import { unmapIpv4 } from '../net/networks.js';
 import { readProxyHeader } from '../net/proxy-protocol.js';
 import type { FrontContext } from '../surfaces.js';
+import { composeStatus } from './compose.js';
 import { ImapConnection, type ClientEndpoint } from './connection.js';
+import { BYES } from './replies.js';
 
 /** A trusted proxy sends its header at once; waiting longer only holds a socket open. */
 const PROXY_HEADER_TIMEOUT_MS = 10_000;
 /** After the goodbye, how long a client gets to close before its socket is destroyed at shutdown. */
 const SHUTDOWN_GRACE_MS = 200;
+/**
+ * A refused implicit-TLS client can only read its BYE after a handshake, which
+ * costs CPU: at most this many such handshakes run at once, the rest of a
+ * flood is closed without a word. How long a refused client gets to read it:
+ */
+const MAX_TLS_REFUSALS = 16;
+const REFUSAL_LINGER_MS = 5_000;
 
 export interface ImapListenerOptions {
   readonly ctx: FrontContext;
@@ -23,7 +34,11 @@ export interface ImapListenerOptions {
   readonly secureContext: tls.SecureContext;
   /** Peers whose PROXY header is believed, and required. */
   readonly trustedProxies: NetworkSet;
+  /** The front's connection limits, shared by all its listeners. */
+  readonly gate: ConnectionGate;
 }
+
+let tlsRefusals = 0;
 
 export class ImapListener {
   readonly #o: ImapListenerOptions;
@@ -96,6 +111,9 @@ export class ImapListener {
       }
     }
     if (socket.destroyed) return;
+    const admission = this.#o.gate.admit(endpoint.clientIp);
+    if (!admission.ok) return this.#refuse(socket);
+    socket.once('close', () => admission.ticket.release());
     const stream = implicitTls ? new tls.TLSSocket(socket, { isServer: true, secureContext }) : socket;
     const connection = new ImapConnection({
       ctx,
@@ -105,10 +123,30 @@ export class ImapListener {
       secureContext,
       // inside TLS a PROXY header is just bytes the IMAP parser refuses
       refuseProxyHeader: !implicitTls,
+      gate: this.#o.gate,
+      ticket: admission.ticket,
       onClose: (c) => this.#connections.delete(c),
     });
     this.#connections.add(connection);
     connection.start();
     stream.resume();
+  }
+
+  /** Over a limit: `* BYE [UNAVAILABLE]` (inside TLS on an implicit-TLS listener), then the connection is closed. */
+  #refuse(socket: Socket): void {
+    const bye = composeStatus('*', BYES.tooManyConnections);
+    if (!this.#o.implicitTls) {
+      socket.end(bye);
+      destroyLater(socket, REFUSAL_LINGER_MS);
+      return;
+    }
+    if (tlsRefusals >= MAX_TLS_REFUSALS) return void socket.destroy();
+    tlsRefusals++;
+    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: this.#o.secureContext });
+    secure.on('error', () => undefined);
+    secure.once('secure', () => secure.end(bye));
+    socket.once('close', () => tlsRefusals--);
+    destroyLater(socket, REFUSAL_LINGER_MS);
+    socket.resume();
   }
 }

@@ -27,9 +27,15 @@ class ImapSurface implements Surface {
     const { imap } = this.#ctx.config;
     const context = secureContext(this.#ctx.tls);
     const trustedProxies = new NetworkSet(imap.trusted_proxies);
+    const gate = this.#ctx.connections.gate('imap', {
+      maxConnections: imap.max_connections,
+      maxPerNetwork: imap.max_connections_per_network,
+      maxUnauthenticated: imap.max_unauthenticated,
+      maxUnauthenticatedPerNetwork: imap.max_unauthenticated_per_network,
+    });
     const plan = [...imap.listen.map((a) => ({ address: a, implicitTls: false })), ...imap.listen_tls.map((a) => ({ address: a, implicitTls: true }))];
     for (const { address, implicitTls } of plan) {
-      const listener = new ImapListener({ ctx: this.#ctx, implicitTls, secureContext: context, trustedProxies });
+      const listener = new ImapListener({ ctx: this.#ctx, implicitTls, secureContext: context, trustedProxies, gate });
       this.#listeners.push(listener);
       const bound = await listener.listen(address);
       this.#ctx.log.info({ surface: 'imap', listen: bound, tls: implicitTls ? 'implicit' : 'starttls' }, 'IMAP front listening');

@@ -1,4 +1,5 @@
 import { parseCidr } from '../config/schema.js';
+import { bigIntToIp as fromBigInt, ipToBigInt as toBigInt } from '../net/ip-bits.js';
 
 /** Wider networks would make smtp-server compare every connection against thousands of entries. */
 export const MAX_PROXY_ADDRESSES = 1024;
@@ -22,27 +23,4 @@ export function proxyAllowList(cidrs: readonly string[]): string[] | false {
     for (let i = 0n; i < 1n << BigInt(bits); i++) out.push(fromBigInt(base + i, cidr.family));
   }
   return out.length > 0 ? out : false;
-}
-
-function toBigInt(address: string, family: 'ipv4' | 'ipv6'): bigint {
-  if (family === 'ipv4') return address.split('.').reduce((n, part) => (n << 8n) + BigInt(Number(part)), 0n);
-  let text = address;
-  // an embedded IPv4 tail (::ffff:1.2.3.4) is the last two groups
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const n = toBigInt(v4[1]!, 'ipv4');
-    text = `${text.slice(0, -v4[1]!.length)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return groups.reduce((n, g) => (n << 16n) + BigInt(parseInt(g, 16)), 0n);
-}
-
-function fromBigInt(value: bigint, family: 'ipv4' | 'ipv6'): string {
-  if (family === 'ipv4') return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 255n)).join('.');
-  const groups: string[] = [];
-  for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(((value >> shift) & 0xffffn).toString(16));
-  return groups.join(':');
 }

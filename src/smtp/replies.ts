@@ -20,6 +20,8 @@ export const SMTP_REPLIES = {
   messageTooBig: { code: 552, text: '5.3.4 Message size exceeds fixed maximum message size' },
   sessionRevoked: { code: 421, text: '4.7.0 Session revoked by administrator' },
   shuttingDown: { code: 421, text: '4.3.2 Service shutting down' },
+  tooManyConnections: { code: 421, text: '4.7.0 Too many connections, try again later' },
+  loginTimeout: { code: 421, text: '4.7.0 Login took too long, closing connection' },
   internal: { code: 451, text: '4.3.0 Internal error, try again later' },
 } as const satisfies Record<string, FrontReply>;
 

@@ -9,6 +9,7 @@ import type {
 } from 'smtp-server';
 import { AUTH_REPLIES, authReply } from '../errors/auth-replies.js';
 import type { Logger } from '../log/logger.js';
+import type { ConnectionGate, ConnectionTicket } from '../net/connection-gate.js';
 import type { FrontContext } from '../surfaces.js';
 import { Relay, type RelayConfig, type Verdict } from './relay.js';
 import { replyError, SMTP_REPLIES, type FrontReply } from './replies.js';
@@ -38,6 +39,10 @@ interface Connection {
   /** The upstream connection opened at login, ahead of the first MAIL FROM. */
   opening: Promise<Opened> | null;
   closed: boolean;
+  /** This connection's place in the front's connection counts. */
+  ticket: ConnectionTicket;
+  /** Cleared by the first login; fires login_timeout after accept otherwise. */
+  loginDeadline: NodeJS.Timeout;
 }
 
 type Opened = Awaited<ReturnType<typeof Relay.open>>;
@@ -46,6 +51,9 @@ export interface SubmissionOptions {
   senderPolicy: SenderPolicy;
   relay: RelayConfig;
   maxAuthFailures: number;
+  /** The front's connection limits, shared by its listeners. */
+  gate: ConnectionGate;
+  loginTimeoutMs: number;
 }
 
 type Hooks = Required<Pick<SMTPServerOptions, 'onConnect' | 'onSecure' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'>>;
@@ -103,8 +111,12 @@ export class SubmissionFront {
       if (candidate.session === session) handle = candidate;
     }
     if (!handle) return done(replyError(SMTP_REPLIES.internal));
+    // the client address as smtp-server took it from a trusted proxy's PROXY header, else the peer
+    const admission = this.#o.gate.admit(session.remoteAddress);
+    if (!admission.ok) return done(replyError(SMTP_REPLIES.tooManyConnections));
     const log = this.#ctx.log.child({ surface: 'smtp', cid: session.id, ip: session.remoteAddress });
-    this.#connections.set(session.id, { handle, log, failures: 0, login: null, relay: null, opening: null, closed: false });
+    const loginDeadline = setTimeout(() => this.#onLoginDeadline(session.id), this.#o.loginTimeoutMs).unref();
+    this.#connections.set(session.id, { handle, log, failures: 0, login: null, relay: null, opening: null, closed: false, ticket: admission.ticket, loginDeadline });
     done();
   }
 
@@ -128,7 +140,7 @@ export class SubmissionFront {
       return refuse(SMTP_REPLIES.tooManyAuthFailures);
     }
     const clientIp = session.remoteAddress;
-    if (!session.secure && !this.#ctx.throttle.isTrusted(clientIp)) {
+    if (!session.secure && !this.#ctx.trustedNetworks.has(clientIp)) {
       // refused before anything is checked: a password sent in clear from outside is never verified
       connection.failures++;
       log.warn({ method: auth.method }, 'AUTH before TLS from an untrusted network refused');
@@ -143,7 +155,7 @@ export class SubmissionFront {
     }
     try {
       const clientName = session.hostNameAppearsAs || null;
-      const result = await this.#ctx.authenticator.authenticate({ address: username, password: auth.password ?? '', protocol: 'smtp', clientIp, trusted: this.#ctx.throttle.isTrusted(clientIp), clientName });
+      const result = await this.#ctx.authenticator.authenticate({ address: username, password: auth.password ?? '', protocol: 'smtp', clientIp, trusted: this.#ctx.trustedNetworks.has(clientIp), clientName });
       if (connection.closed) return done(null, {});
       if (!result.ok) {
         const reply = authReply(result).smtp;
@@ -157,6 +169,8 @@ export class SubmissionFront {
         () => this.#revoked(connection),
       );
       connection.login = { address: result.address, deviceId: result.deviceId, deviceName: result.deviceName, unregister };
+      clearTimeout(connection.loginDeadline);
+      connection.ticket.authenticated();
       log.info({ method: auth.method, address: result.address, device: result.deviceName, cached: result.cached }, 'SMTP login');
       done(null, { user: result.address });
       // the client's MAIL FROM is a round trip away: connecting and handing over meanwhile hides that work
@@ -224,9 +238,19 @@ export class SubmissionFront {
     const connection = this.#connections.get(session.id);
     if (!connection) return;
     connection.closed = true;
+    clearTimeout(connection.loginDeadline);
+    connection.ticket.release();
     this.#dropUpstream(connection, true);
     this.#logout(connection);
     this.#connections.delete(session.id);
+  }
+
+  #onLoginDeadline(id: string): void {
+    const connection = this.#connections.get(id);
+    if (!connection || connection.closed || connection.login) return;
+    this.#o.gate.hit('login_timeout', connection.handle.session.remoteAddress);
+    connection.log.debug('not logged in by the login deadline: closing');
+    this.#end(connection, SMTP_REPLIES.loginTimeout);
   }
 
   #answer(connection: Connection, step: string, verdict: Verdict, done: Done): void {

@@ -43,6 +43,13 @@ class SmtpSurface implements Surface {
       senderPolicy: new SenderPolicy(smtp.sender_policy, smtp.aliases),
       relay: { ...smtp.upstream, heloName: this.#serverName },
       maxAuthFailures: smtp.max_auth_failures,
+      gate: ctx.connections.gate('smtp', {
+        maxConnections: smtp.max_connections,
+        maxPerNetwork: smtp.max_connections_per_network,
+        maxUnauthenticated: smtp.max_unauthenticated,
+        maxUnauthenticatedPerNetwork: smtp.max_unauthenticated_per_network,
+      }),
+      loginTimeoutMs: smtp.login_timeout,
     });
   }
 
@@ -90,6 +97,10 @@ class SmtpSurface implements Surface {
       rejectOversized: true,
       maxRecipients: smtp.max_recipients,
       maxAllowedUnauthenticatedCommands: smtp.max_unauthenticated_commands,
+      // a backstop per listener that also bounds sockets still in their PROXY header or TLS handshake.
+      // The front's gate applies the limits (across listeners, per client network, with its log line
+      // and metric); smtp-server also counts the refused connections that are still closing, hence twice
+      maxClients: 2 * smtp.max_connections,
       // a reverse lookup per connection costs up to 1.5 s and tells a submission server nothing it needs
       disableReverseLookup: true,
       hideDSN: true,

@@ -16,6 +16,8 @@ import {
 const EMPTY = Buffer.alloc(0);
 /** Bytes kept from a skipped line: enough for any sane `{N+}` marker at its end. */
 const TAIL = 64;
+/** A literal's first allocation; it then doubles as its bytes arrive, up to the announced size. */
+const LITERAL_START = 256;
 
 export class CommandReader {
   readonly #limits: ReaderLimits;
@@ -35,7 +37,13 @@ export class CommandReader {
 
   #inLiteral = false;
   #literalLeft = 0;
-  #literalBuf: Buffer | undefined; // undefined while skipping a rejected literal
+  /**
+   * The literal's bytes so far, grown as they arrive: an announced size is only
+   * a claim, and allocating it up front let every connection hold 64 KiB for
+   * a literal it never sent. Undefined while skipping a rejected literal.
+   */
+  #literalBuf: Buffer | undefined;
+  #literalFilled = 0;
 
   #skipping: 'raw' | 'command' | undefined; // inside an overlong line
   #skippedLine = 0;
@@ -188,10 +196,10 @@ export class CommandReader {
     else if (this.#size + m.size > l.maxCommandSize) err = this.#reject('COMMAND_TOO_LARGE', 'Command too large');
     if (err) return this.#skipLiteral(m) ?? err;
     this.#size += m.size;
-    this.#stored += m.size;
     this.#inLiteral = true;
     this.#literalLeft = m.size;
-    this.#literalBuf = Buffer.alloc(m.size);
+    this.#literalBuf = Buffer.alloc(0);
+    this.#literalFilled = 0;
     return m.nonSync ? undefined : { kind: 'continuation', tag: this.#tag, size: m.size };
   }
 
@@ -212,14 +220,27 @@ export class CommandReader {
 
   #takeLiteral(): boolean {
     const n = Math.min(this.#literalLeft, this.#input.length);
-    const buf = this.#literalBuf;
-    if (buf) this.#input.view().copy(buf, buf.length - this.#literalLeft, 0, n);
+    let buf = this.#literalBuf;
+    if (buf && n > 0) {
+      const need = this.#literalFilled + n;
+      if (buf.length < need) {
+        const announced = this.#literalFilled + this.#literalLeft;
+        const next = Buffer.allocUnsafe(Math.min(announced, Math.max(need, 2 * buf.length, LITERAL_START)));
+        buf.copy(next, 0, 0, this.#literalFilled);
+        this.#stored += next.length - buf.length;
+        this.#literalBuf = buf = next;
+      }
+      this.#input.view().copy(buf, this.#literalFilled, 0, n);
+      this.#literalFilled += n;
+    }
     this.#literalLeft -= n;
     this.#consume(n);
     if (this.#literalLeft > 0) return false;
     this.#inLiteral = false;
+    // complete: the buffer was grown to exactly the announced size, all of it written
     if (buf) this.#literals.push(buf);
     this.#literalBuf = undefined;
+    this.#literalFilled = 0;
     return true;
   }
 

@@ -22,6 +22,7 @@ function harness(peerIp: string | null = '198.51.100.9') {
   const requests = new RequestOrchestrator({
     log: silentLogger,
     peerIp,
+    trusted: false,
     send: (text) => sent.push(text),
     maxPending: 3,
     authenticate: (attempt) => {

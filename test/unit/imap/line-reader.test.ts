@@ -205,3 +205,33 @@ describe('CommandReader: chunking does not change the result', () => {
     expect(itemsFor(input, bytes, opts)).toEqual(whole);
   });
 });
+
+describe('CommandReader: literal memory follows the bytes that arrived', () => {
+  it('an announced 60 KB literal whose bytes never come holds almost nothing', () => {
+    const r = new CommandReader();
+    r.push(b('a LOGIN {60000}\r\n'));
+    expect(r.read()).toEqual({ kind: 'continuation', tag: 'a', size: 60000 });
+    expect(r.read()).toBeUndefined();
+    // the command line so far, not the 60,000 bytes announced
+    expect(r.bufferedBytes).toBeLessThan(1024);
+  });
+
+  it('grows with what is sent, at most about twice that, and still delivers the whole literal', () => {
+    const r = new CommandReader();
+    r.push(b('a LOGIN {60000}\r\n'));
+    r.read();
+    const data = Buffer.alloc(60000, 0x61);
+    for (let sent = 0; sent < 3000; sent += 100) {
+      r.push(data.subarray(sent, sent + 100));
+      expect(r.read()).toBeUndefined();
+      expect(r.bufferedBytes).toBeLessThanOrEqual(2 * (sent + 100) + 1024);
+    }
+    r.push(data.subarray(3000));
+    r.push(b(' x\r\n'));
+    const item = r.read();
+    if (item?.kind !== 'command') throw new Error(`expected a command, got ${JSON.stringify(item)}`);
+    expect(item.literals).toHaveLength(1);
+    expect(item.literals[0]!.equals(data)).toBe(true);
+    expect(r.bufferedBytes).toBe(0);
+  });
+});
