@@ -17,7 +17,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildConfig } from '../src/config/load.js';
-import { DAEMON_NODE_FLAGS } from '../src/daemon-node-flags.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../src/daemon-node-flags.js';
 import { createCore } from '../src/daemon.js';
 import { SaslClient, type PlainRequest } from '../src/dovecot-auth/client.js';
 import { silentLogger } from '../src/log/logger.js';
@@ -117,7 +117,10 @@ listen = ["127.0.0.1:0", "auth.sock"]
 mode = "0666"
 `,
   );
-  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, path.join(ROOT, 'bin', 'devicepassd.js'), '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, path.join(ROOT, 'bin', 'devicepassd.js'), '--config', config], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, ...DAEMON_ENV },
+  });
   const socket = path.join(dir, 'auth.sock');
   const deadline = Date.now() + 15_000;
   for (;;) {

@@ -1,10 +1,10 @@
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Authenticator } from './auth/authenticator.js';
 import { HashQueue } from './auth/hash-queue.js';
 import { LoginRecorder } from './auth/login-recorder.js';
 import { ProofCache } from './auth/proof-cache.js';
 import { Throttle } from './auth/throttle.js';
+import { hashConcurrency, libuvPoolSize } from './credentials/hash-threads.js';
 import type { Config } from './config/load.js';
 import { parseListen } from './config/schema.js';
 import { ControlServer } from './control/server.js';
@@ -66,7 +66,7 @@ export function createCore(config: Config, log: Logger, databaseFile = path.join
   const registry = new SessionRegistry();
   const cache = new ProofCache({ size: config.auth.cache_size, ttlMs: config.auth.cache_ttl });
   const queue = new HashQueue({
-    concurrency: config.hashing.concurrency || availableParallelism(),
+    concurrency: hashConcurrency(config.hashing.concurrency),
     maxQueued: config.hashing.queue_max,
     maxQueuedPerClient: config.hashing.queue_max_per_client,
   });
@@ -79,6 +79,13 @@ export function createCore(config: Config, log: Logger, databaseFile = path.join
     failureDelayMaxMs: config.auth.failure_delay_max,
     lockoutFailures: config.auth.lockout_failures,
     lockoutWindowMs: config.auth.lockout_window,
+    ipv4Prefix: config.auth.ipv4_prefix,
+    ipv6Prefix: config.auth.ipv6_prefix,
+    hashRate: config.auth.network_hash_rate,
+    hashBurst: config.auth.network_hash_burst,
+    maxNetworks: config.auth.throttle_max_networks,
+    maxAddresses: config.auth.throttle_max_addresses,
+    maxNetworksPerAddress: 64,
   });
   const recorder = new LoginRecorder(store, log, { flushIntervalMs: 1000, maxBuffered: 10_000 });
   const params = hashParams(config);
@@ -91,6 +98,10 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   const core = createCore(config, log);
   const { store, registry, cache, queue, throttle, recorder, trustedNetworks } = core;
   const startedAt = Date.now();
+  if (config.hashing.concurrency > queue.concurrency) {
+    log.warn({ configured: config.hashing.concurrency, used: queue.concurrency, threads: libuvPoolSize() },
+      'hashing.concurrency is more than libuv\'s thread pool has for hashes; launch with a larger UV_THREADPOOL_SIZE');
+  }
   const surfaces: Surface[] = [];
   /** True once every surface listens: what `devicepass status --wait` (the unit's readiness check) waits for. */
   let ready = false;

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { DAEMON_NODE_FLAGS } from '../../src/daemon-node-flags.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../../src/daemon-node-flags.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { onCpus } from './host.js';
 
@@ -43,7 +43,7 @@ export async function spawnDevicepassd(
   const extra = process.env['BENCH_DAEMON_NODE_ARGS']?.split(' ').filter((a) => a !== '') ?? [];
   const [command, argv] = onCpus(options.cpus, [process.execPath, ...DAEMON_NODE_FLAGS, ...(options.nodeArgs ?? []), ...extra, path.join(PACKAGE_ROOT, 'bin', 'devicepassd.js'), '--config', config]);
   // taskset execs node in place, so the child's pid and signals are the daemon's
-  const child = spawn(command, argv, { stdio });
+  const child = spawn(command, argv, { stdio, env: { ...process.env, ...DAEMON_ENV } });
   closeSync(logFd);
   const cli = (...argv: string[]) => promisify(execFile)(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'devicepass.js'), '--config', config, '--json', ...argv]);
   const deadline = Date.now() + 15_000;

@@ -5,7 +5,8 @@ import { computeDigest, formatParams, parseParams, SALT_BYTES, type HashParams }
 import { normalizeDevicePassword } from '../credentials/password.js';
 import { verifyLegacy } from '../credentials/schemes/registry.js';
 import type { Logger } from '../log/logger.js';
-import type { AddressRow, CredentialStore, CredentialView } from '../store/types.js';
+import type { AddressRow, CredentialStore, CredentialView, LegacyCredential } from '../store/types.js';
+import { FailureBudget } from './failure-budget.js';
 import { HashQueue, QueueFullError } from './hash-queue.js';
 import type { LoginRecorder } from './login-recorder.js';
 import type { Miss, ProofCache } from './proof-cache.js';
@@ -20,6 +21,8 @@ export interface AuthenticatorDeps {
   recorder: LoginRecorder;
   params: HashParams;
   log: Logger;
+  /** Holds cold failures to the slowest verification's time; one with defaults when absent. */
+  budget?: FailureBudget;
   now?: () => number;
 }
 
@@ -32,12 +35,25 @@ export interface AuthenticatorStats {
 /** Longer than any real password; bounds the work an attacker can make us hash. */
 export const MAX_PASSWORD_BYTES = 1024;
 
+/** What a cold verification found, shared by every identical attempt that waited for it. */
+interface ColdVerdict {
+  credential: CredentialView | undefined;
+  /** The address row as read before hashing (undefined: unknown address). */
+  row: AddressRow | undefined;
+  /** When the hashing started, on the budget's clock: failures are held from here. */
+  startedAt: number;
+}
+
+/** Verifications in flight at most; beyond, identical attempts simply verify on their own. */
+const MAX_IN_FLIGHT = 10_000;
+
 /**
  * Decides logins. One argon2id per cold attempt whatever the number of
  * devices (the digest under the address salt is looked up, not compared one
  * by one); cached proofs are re-checked against the credential's row on
  * every hit, so revocation, reset and expiry take effect on the next attempt
- * even when another process made the change. Knows nothing of protocols.
+ * even when another process made the change. Identical attempts in flight
+ * share one verification. Knows nothing of protocols.
  */
 export class Authenticator {
   readonly #d: Required<AuthenticatorDeps>;
@@ -46,9 +62,14 @@ export class Authenticator {
   readonly #dummySalt = randomBytes(SALT_BYTES);
   /** Results by protocol, then reason ("ok" for successes), read by /metrics at scrape time. */
   readonly #results = new Map<string, Map<string, number>>();
+  /** Cold verifications in flight by proof-cache key (address and password). */
+  readonly #inFlight = new Map<string, Promise<ColdVerdict>>();
+  /** Generic passwords waiting to be re-stored as digests, by credential id. */
+  readonly #upgrading = new Set<number>();
+  readonly #upgradesDone = new Set<() => void>();
 
   constructor(deps: AuthenticatorDeps) {
-    this.#d = { now: Date.now, ...deps };
+    this.#d = { now: Date.now, budget: new FailureBudget({ maxMs: 5000, kindTtlMs: 86_400_000, maxKinds: 256 }), ...deps };
     this.#paramsText = formatParams(deps.params);
   }
 
@@ -61,11 +82,11 @@ export class Authenticator {
       } else {
         const key = this.#d.cache.key(address, attempt.password);
         // a cache hit is decided synchronously: one HMAC, one primary-key read, no hash
-        result = this.#fromCache(address, key, attempt) ?? (await this.#verifyCold(address, key, attempt));
+        result = this.#fromCache(address, key, attempt) ?? (await this.#cold(address, key, attempt));
       }
       if (!result.ok) {
-        // failures answer no sooner than the client IP's penalty delay; successes never wait
-        const delay = attempt.trusted ? 0 : this.#d.throttle.delayFor(attempt.clientIp);
+        // failures answer no sooner than the network's penalty delay; successes never wait
+        const delay = attempt.trusted ? 0 : this.#d.throttle.delayFor(attempt.clientIp, address);
         if (delay > 0) await sleep(delay);
       }
     } catch (err) {
@@ -76,8 +97,14 @@ export class Authenticator {
     return result;
   }
 
+  /** Resolves when no generic password waits to be re-stored (for tests and a clean stop). */
+  upgradesSettled(): Promise<void> {
+    if (this.#upgrading.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#upgradesDone.add(resolve));
+  }
+
   #fromCache(address: string, key: string, attempt: LoginAttempt): LoginResult | undefined {
-    const { cache, store, throttle } = this.#d;
+    const { cache, store } = this.#d;
     const proof = cache.proof(key);
     if (proof) {
       // ids are never reused, so the row read by primary key is the credential that was proven
@@ -96,62 +123,136 @@ export class Authenticator {
       if (sameAddressState(miss, row)) return fail(row ? 'wrong-password' : 'unknown-address', address, null, true);
       cache.forget(key);
     }
-
-    // from here on the attempt costs a hash: the fresh-failure limits apply
-    if (!attempt.trusted && throttle.addressLocked(address)) return fail('throttled', address, null, false);
     return undefined;
   }
 
-  async #verifyCold(address: string, key: string, attempt: LoginAttempt): Promise<LoginResult> {
-    const { store, cache, queue, throttle } = this.#d;
-    const row = store.findAddress(address);
-    const normalized = normalizeDevicePassword(attempt.password);
-    let credential: CredentialView | undefined;
-    let currentDigest: Buffer | undefined;
-    try {
-      const paramSets = row ? withCurrent(store.digestParamSets(row.id), this.#paramsText) : [this.#paramsText];
-      for (const params of paramSets) {
-        const digest = await queue.run(attempt.clientIp, () => computeDigest(normalized, row?.salt ?? this.#dummySalt, parseParams(params)));
-        if (params === this.#paramsText) currentDigest = digest;
-        credential = row && store.credentialByDigest(row.id, digest);
-        if (credential) break;
+  /**
+   * From here on the attempt costs a hash, unless an identical one is in
+   * flight (the reconnect herd: one hash, every waiter gets the answer).
+   * The throttle's limits apply before any work, and every failure, refusals
+   * included, is held to the same budget whatever the address.
+   */
+  async #cold(address: string, key: string, attempt: LoginAttempt): Promise<LoginResult> {
+    const { throttle, budget } = this.#d;
+    let shared = this.#inFlight.get(key);
+    const first = shared === undefined;
+    if (!shared) {
+      const arrived = budget.now();
+      if (!attempt.trusted && throttle.admit(attempt.clientIp, address) !== null) {
+        await budget.hold(arrived);
+        return fail('throttled', address, null, false);
       }
-      if (!credential && row) credential = await this.#verifyLegacy(row, attempt, normalized, currentDigest);
+      const verification = this.#verify(address, key, attempt);
+      shared = verification;
+      if (this.#inFlight.size < MAX_IN_FLIGHT) {
+        this.#inFlight.set(key, verification);
+        const clear = () => {
+          if (this.#inFlight.get(key) === verification) this.#inFlight.delete(key);
+        };
+        verification.then(clear, clear);
+      }
+    }
+    let verdict: ColdVerdict;
+    try {
+      verdict = await shared;
     } catch (err) {
       if (err instanceof QueueFullError) return fail('busy', address, null, false);
       throw err;
     }
+    // the one who hashed counts the failure: a herd of one wrong password is one guess
+    if (first && !verdict.credential && !attempt.trusted) throttle.freshFailure(attempt.clientIp, address);
+    return this.#answer(address, verdict, attempt);
+  }
 
-    // the generation read before the lookup: a change made meanwhile voids this verdict rather than hiding behind it
-    const generation = row?.generation ?? 0;
+  async #answer(address: string, verdict: ColdVerdict, attempt: LoginAttempt): Promise<LoginResult> {
+    const { credential, row } = verdict;
     if (credential) {
-      cache.rememberProof(key, { credentialId: credential.id, generation });
-      return this.#judge(address, credential, attempt, false);
+      const result = this.#judge(address, credential, attempt, false);
+      if (!result.ok) await this.#d.budget.hold(verdict.startedAt);
+      return result;
     }
-    cache.rememberMiss(key, { addressId: row?.id ?? null, generation });
-    if (!attempt.trusted) throttle.freshFailure(attempt.clientIp, row ? address : null);
+    await this.#d.budget.hold(verdict.startedAt);
     return fail(row ? 'wrong-password' : 'unknown-address', address, null, false);
   }
 
   /**
-   * The imported generic password, verified by its own scheme. After one
-   * success it is re-stored as a digest under the address salt, so later
-   * attempts find it by the one lookup — unless the password contains what
-   * normalization would change, which would make the digest accept variants.
+   * All the hashes of one attempt, in one slot of the queue (so the wait
+   * for a slot does not depend on the address): the digest under each
+   * parameter set the address's passwords use, then its imported generic
+   * password if none matched. An address with neither, or unknown, costs
+   * one digest at the current parameters.
    */
-  async #verifyLegacy(row: AddressRow, attempt: LoginAttempt, normalized: string, digest: Buffer | undefined): Promise<CredentialView | undefined> {
-    const { store, queue } = this.#d;
-    const password = Buffer.from(attempt.password, 'utf8');
-    for (const legacy of store.pendingLegacy(row.id)) {
-      const ok = await queue.run(attempt.clientIp, () => verifyLegacy({ scheme: legacy.scheme, encoded: legacy.hash }, password));
-      if (!ok) continue;
-      const credential = store.credentialById(legacy.id);
-      if (credential?.state === 'active' && digest && normalized === attempt.password && !store.credentialByDigest(row.id, digest)) {
-        store.upgradeLegacy(legacy.id, digest, this.#paramsText);
+  async #verify(address: string, key: string, attempt: LoginAttempt): Promise<ColdVerdict> {
+    const { store, cache, queue, throttle, budget } = this.#d;
+    const row = store.findAddress(address);
+    const normalized = normalizeDevicePassword(attempt.password);
+    const paramSets = row ? store.digestParamSets(row.id) : [];
+    const legacy = row ? store.pendingLegacy(row.id) : [];
+    if (paramSets.length === 0 && legacy.length === 0) paramSets.push(this.#paramsText);
+    const kind = [...paramSets, ...legacy.map(legacyKind)].join(' ');
+
+    const verdict = await queue.run(throttle.network(attempt.clientIp), async (): Promise<ColdVerdict> => {
+      const startedAt = budget.now();
+      let credential: CredentialView | undefined;
+      for (const params of paramSets) {
+        const digest = await computeDigest(normalized, row?.salt ?? this.#dummySalt, parseParams(params));
+        credential = row && store.credentialByDigest(row.id, digest);
+        if (credential) break;
       }
+      if (!credential && row) credential = await this.#verifyLegacy(row, legacy, attempt.password, normalized);
+      budget.observe(kind, startedAt);
+      return { credential, row, startedAt };
+    });
+
+    // the generation read before the lookup: a change made meanwhile voids this verdict rather than hiding behind it
+    const generation = row?.generation ?? 0;
+    if (verdict.credential) cache.rememberProof(key, { credentialId: verdict.credential.id, generation });
+    else cache.rememberMiss(key, { addressId: row?.id ?? null, generation });
+    return verdict;
+  }
+
+  /**
+   * The imported generic password, verified by its own scheme. After a
+   * success it is re-stored as a digest under the address salt, off the
+   * login's path (when the hash queue has room), so later attempts find it
+   * by the one lookup — unless the password contains what normalization
+   * would change, which would make the digest accept variants.
+   */
+  async #verifyLegacy(row: AddressRow, pending: LegacyCredential[], password: string, normalized: string): Promise<CredentialView | undefined> {
+    const { store } = this.#d;
+    const bytes = Buffer.from(password, 'utf8');
+    for (const legacy of pending) {
+      if (!(await verifyLegacy({ scheme: legacy.scheme, encoded: legacy.hash }, bytes))) continue;
+      const credential = store.credentialById(legacy.id);
+      if (credential?.state === 'active' && normalized === password) this.#upgradeLater(row, legacy.id, normalized);
       return credential;
     }
     return undefined;
+  }
+
+  /**
+   * Holds the password in memory until the queue has room (bounded by the
+   * queue's background cap; a dropped upgrade happens at a later cold login).
+   */
+  #upgradeLater(row: AddressRow, credentialId: number, normalized: string): void {
+    if (this.#upgrading.has(credentialId)) return;
+    const { store, queue, log } = this.#d;
+    const queued = queue.whenIdle(async () => {
+      try {
+        const digest = await computeDigest(normalized, row.salt, this.#d.params);
+        const current = store.credentialById(credentialId);
+        if (current?.state === 'active' && !store.credentialByDigest(row.id, digest)) store.upgradeLegacy(credentialId, digest, this.#paramsText);
+      } catch (err) {
+        log.warn({ err, credentialId }, 're-storing a generic password as a digest failed; retried at its next cold login');
+      } finally {
+        this.#upgrading.delete(credentialId);
+        if (this.#upgrading.size === 0) {
+          for (const done of this.#upgradesDone) done();
+          this.#upgradesDone.clear();
+        }
+      }
+    });
+    if (queued) this.#upgrading.add(credentialId);
   }
 
   /** The password matched `credential`; its current row says whether that is enough. */
@@ -209,8 +310,9 @@ function sameAddressState(miss: Miss, row: AddressRow | undefined): boolean {
   return (row?.id ?? null) === miss.addressId && (row?.generation ?? 0) === miss.generation;
 }
 
-function withCurrent(sets: string[], current: string): string[] {
-  return [current, ...sets.filter((s) => s !== current)];
+/** What a generic password's verification costs: its scheme and parameters, without salt or digest. */
+function legacyKind(legacy: LegacyCredential): string {
+  return `${legacy.scheme}:${legacy.hash.replace(/[A-Za-z0-9+/.]{8,}/g, '')}`;
 }
 
 /** A malformed "address" still goes to the audit log, but bounded and printable. */

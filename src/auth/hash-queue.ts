@@ -1,15 +1,20 @@
 /**
  * The bounded, fair queue in front of the slow hashes. At most `concurrency`
- * run at once (argon2id runs on libuv's pool; more in flight than cores only
- * adds latency). Waiting work is served round-robin by client, so one
- * address spraying guesses gets its share and no more; past the limits a
- * request is refused at once with QueueFullError, which fronts answer as a
- * temporary failure. Cached logins never come here.
+ * run at once: as many as there are threads to run them (see
+ * hash-threads.ts); more in flight would only wait, outside this queue's
+ * fairness and in front of file and DNS work. Waiting work is served
+ * round-robin by client network, so one network spraying guesses gets its
+ * share and no more; past the limits a request is refused at once with
+ * QueueFullError, which fronts answer as a temporary failure. Cached logins
+ * never come here. Background work (re-storing an imported password as a
+ * digest) runs only when no login waits.
  */
 export interface HashQueueOptions {
   concurrency: number;
   maxQueued: number;
   maxQueuedPerClient: number;
+  /** Background tasks kept waiting for an idle slot; more are dropped. */
+  maxBackground?: number;
 }
 
 export class QueueFullError extends Error {
@@ -26,6 +31,7 @@ export class HashQueue {
   readonly #options: HashQueueOptions;
   /** Insertion order of the Map is the round-robin order. */
   readonly #waiting = new Map<string, Job[]>();
+  readonly #background: Array<() => Promise<unknown>> = [];
   #queued = 0;
   #running = 0;
   #completed = 0;
@@ -33,6 +39,10 @@ export class HashQueue {
 
   constructor(options: HashQueueOptions) {
     this.#options = options;
+  }
+
+  get concurrency(): number {
+    return this.#options.concurrency;
   }
 
   run<T>(client: string, task: () => Promise<T>): Promise<T> {
@@ -52,8 +62,23 @@ export class HashQueue {
     });
   }
 
-  stats(): { running: number; queued: number; clients: number; completed: number; refused: number } {
-    return { running: this.#running, queued: this.#queued, clients: this.#waiting.size, completed: this.#completed, refused: this.#refused };
+  /**
+   * Runs `task` when a slot is free and no login waits; false when too many
+   * background tasks wait already (the task is dropped). Its failure is the
+   * task's own business: it must catch what it throws.
+   */
+  whenIdle(task: () => Promise<unknown>): boolean {
+    if (this.#background.length >= (this.#options.maxBackground ?? 1000)) return false;
+    this.#background.push(task);
+    this.#next();
+    return true;
+  }
+
+  stats(): { running: number; queued: number; clients: number; completed: number; refused: number; background: number } {
+    return {
+      running: this.#running, queued: this.#queued, clients: this.#waiting.size,
+      completed: this.#completed, refused: this.#refused, background: this.#background.length,
+    };
   }
 
   #start<T>(task: () => Promise<T>): Promise<T> {
@@ -74,6 +99,10 @@ export class HashQueue {
       this.#waiting.delete(client);
       if (queue.length > 0) this.#waiting.set(client, queue);
       this.#start(job.run).then(job.resolve, job.reject);
+    }
+    while (this.#running < this.#options.concurrency && this.#queued === 0 && this.#background.length > 0) {
+      const task = this.#background.shift()!;
+      this.#start(task).catch(() => undefined);
     }
   }
 }

@@ -40,7 +40,8 @@ export class ProofCache {
 
   constructor(options: ProofCacheOptions) {
     const enabled = options.size > 0 && options.ttlMs > 0;
-    this.#proofs = enabled ? new LRUCache({ max: options.size, ttl: options.ttlMs }) : null;
+    // a proof's TTL starts again at each use: a device that keeps logging in keeps its proof
+    this.#proofs = enabled ? new LRUCache({ max: options.size, ttl: options.ttlMs, updateAgeOnGet: true }) : null;
     this.#misses = enabled ? new LRUCache({ max: options.size, ttl: options.ttlMs }) : null;
   }
 

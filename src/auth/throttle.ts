@@ -1,90 +1,180 @@
+import { LRUCache } from 'lru-cache';
 import type { NetworkSet } from '../net/networks.js';
+import { clientNetwork, type NetworkPrefixes } from './client-network.js';
 
-export interface ThrottleOptions {
+export interface ThrottleOptions extends NetworkPrefixes {
   trusted: NetworkSet;
-  /** First failure delay for an IP; doubles with each fresh failure up to failureDelayMaxMs. */
+  /** Hashes a client network may start per second, on average… */
+  hashRate: number;
+  /** …and at once after a quiet spell (the bucket's size). */
+  hashBurst: number;
+  /** First failure delay for a network; doubles with each fresh failure up to failureDelayMaxMs. */
   failureDelayMs: number;
   failureDelayMaxMs: number;
-  /** Fresh wrong passwords per address within lockoutWindowMs before fresh attempts are refused. */
+  /**
+   * Fresh wrong passwords within lockoutWindowMs: from one network on one
+   * address before that network's fresh attempts on the address are refused
+   * (temporarily); from all networks on one address before every failure on
+   * it waits failureDelayMaxMs.
+   */
   lockoutFailures: number;
   lockoutWindowMs: number;
+  /** Caps on the state kept: the least recently touched entries go first. */
+  maxNetworks: number;
+  maxAddresses: number;
+  maxNetworksPerAddress: number;
   now?: () => number;
 }
 
-interface Penalty {
+interface NetworkState {
+  /** Token bucket of hashes: `tokens` as of `at`. */
+  tokens: number;
+  at: number;
+  failures: number;
+  lastFailure: number;
+}
+
+interface Count {
   failures: number;
   last: number;
 }
 
+interface AddressState {
+  total: Count;
+  /** Fresh failures on the address by client network, least recent first. */
+  byNetwork: Map<string, Count>;
+}
+
+/** Why a fresh (hashing) attempt is refused before any work. */
+export type Refusal = 'network-rate' | 'address-network';
+
 /**
- * In-memory penalties in the manner of Dovecot's anvil: a client IP's failure
- * delay grows 2 s → 4 s → 8 s → 15 s with fresh failures and is forgotten once
- * it has been quiet for the lockout window; an address that collects too many
- * fresh wrong passwords refuses fresh (uncached) attempts for the rest of the
- * window. A stale device repeating the same old password is a cache hit, not
- * a fresh failure, so it never escalates. Trusted networks are exempt.
+ * In-memory protection against guessing, all of it keyed by client network
+ * (an IPv4 address, an IPv6 /64: one attacker's reach) and none of it by
+ * whether an address exists (unknown addresses are counted like known ones).
+ *
+ * - A token bucket per network bounds the hashes it can make us compute.
+ * - A network's failure delay grows 2 s → 4 s → 8 s → 15 s with its fresh
+ *   failures, and is forgotten after a quiet window.
+ * - Per address, a network that made lockoutFailures fresh wrong guesses is
+ *   refused for the rest of the window; other networks are not, so the owner
+ *   logging in from home is not locked out by an attack from elsewhere. An
+ *   address with lockoutFailures fresh failures in all makes every failure
+ *   on it wait the longest delay, which slows a spread-out attack.
+ *
+ * A success never waits and never spends more than its one token; a proven
+ * (cached) password never comes here. Trusted networks are exempt.
  */
 export class Throttle {
   readonly #o: Required<ThrottleOptions>;
-  readonly #byIp = new Map<string, Penalty>();
-  readonly #byAddress = new Map<string, Penalty>();
+  readonly #networks: LRUCache<string, NetworkState>;
+  readonly #addresses: LRUCache<string, AddressState>;
 
   constructor(options: ThrottleOptions) {
     this.#o = { now: Date.now, ...options };
+    // entries go after a quiet window: by then a bucket is full again and every count forgotten
+    const common = { ttl: this.#o.lockoutWindowMs, ttlResolution: 0, perf: { now: () => this.#o.now() } } as const;
+    this.#networks = new LRUCache<string, NetworkState>({ max: this.#o.maxNetworks, ...common });
+    this.#addresses = new LRUCache<string, AddressState>({ max: this.#o.maxAddresses, ...common });
   }
 
   isTrusted(ip: string): boolean {
     return this.#o.trusted.has(ip);
   }
 
-  /** How long a failing answer to this IP waits. */
-  delayFor(ip: string): number {
-    if (this.isTrusted(ip)) return 0;
-    const penalty = this.#live(this.#byIp, ip);
-    if (!penalty) return 0;
-    return Math.min(this.#o.failureDelayMs * 2 ** (penalty.failures - 1), this.#o.failureDelayMaxMs);
+  network(ip: string): string {
+    return clientNetwork(ip, this.#o);
   }
 
-  /** True when fresh attempts on this address are refused for now. */
-  addressLocked(address: string): boolean {
-    const penalty = this.#live(this.#byAddress, address);
-    return penalty !== undefined && penalty.failures >= this.#o.lockoutFailures;
+  /**
+   * Before a fresh attempt costs anything: refuses it when the network is
+   * out of hash tokens or has guessed too often at this address, otherwise
+   * takes one token.
+   */
+  admit(ip: string, address: string): Refusal | null {
+    const network = this.network(ip);
+    if (this.#lockedFor(address, network)) return 'address-network';
+    const state = this.#network(network);
+    this.#refill(state);
+    if (state.tokens < 1) return 'network-rate';
+    state.tokens -= 1;
+    return null;
   }
 
-  /** A fresh wrong password (or unknown address): escalates the IP and the address. */
-  freshFailure(ip: string, address: string | null): void {
-    if (this.isTrusted(ip)) return;
-    this.#bump(this.#byIp, ip);
-    if (address !== null) this.#bump(this.#byAddress, address);
+  /** How long a failing answer to this network about this address waits. */
+  delayFor(ip: string, address: string | null): number {
+    const network = this.network(ip);
+    const state = this.#networks.get(network);
+    let delay = 0;
+    if (state && state.failures > 0 && this.#fresh(state.lastFailure)) {
+      delay = Math.min(this.#o.failureDelayMs * 2 ** (state.failures - 1), this.#o.failureDelayMaxMs);
+    }
+    const target = address === null ? undefined : this.#addresses.get(address);
+    if (target && this.#fresh(target.total.last) && target.total.failures >= this.#o.lockoutFailures) {
+      delay = this.#o.failureDelayMaxMs;
+    }
+    return delay;
   }
 
-  /** Drops penalties that have gone quiet; called from a timer. */
+  /** A fresh wrong password, known address or not: escalates the network and the address. */
+  freshFailure(ip: string, address: string): void {
+    const network = this.network(ip);
+    const now = this.#o.now();
+    const state = this.#network(network);
+    state.failures = this.#fresh(state.lastFailure) ? state.failures + 1 : 1;
+    state.lastFailure = now;
+    this.#networks.set(network, state);
+
+    let target = this.#addresses.get(address);
+    if (!target) target = { total: { failures: 0, last: now }, byNetwork: new Map() };
+    bump(target.total, now, this.#o.lockoutWindowMs);
+    const previous = target.byNetwork.get(network);
+    target.byNetwork.delete(network); // re-inserted last: the map's order is recency
+    const count = previous ?? { failures: 0, last: now };
+    bump(count, now, this.#o.lockoutWindowMs);
+    target.byNetwork.set(network, count);
+    if (target.byNetwork.size > this.#o.maxNetworksPerAddress) {
+      target.byNetwork.delete(target.byNetwork.keys().next().value as string);
+    }
+    this.#addresses.set(address, target);
+  }
+
+  /** Drops state that has gone quiet; called from a timer. */
   sweep(): void {
-    for (const map of [this.#byIp, this.#byAddress]) {
-      for (const [key] of map) this.#live(map, key);
-    }
+    this.#networks.purgeStale();
+    this.#addresses.purgeStale();
   }
 
-  stats(): { ips: number; addresses: number } {
-    return { ips: this.#byIp.size, addresses: this.#byAddress.size };
+  stats(): { networks: number; addresses: number } {
+    return { networks: this.#networks.size, addresses: this.#addresses.size };
   }
 
-  #live(map: Map<string, Penalty>, key: string): Penalty | undefined {
-    const penalty = map.get(key);
-    if (penalty && this.#o.now() - penalty.last > this.#o.lockoutWindowMs) {
-      map.delete(key);
-      return undefined;
-    }
-    return penalty;
+  #lockedFor(address: string, network: string): boolean {
+    const count = this.#addresses.get(address)?.byNetwork.get(network);
+    return count !== undefined && this.#fresh(count.last) && count.failures >= this.#o.lockoutFailures;
   }
 
-  #bump(map: Map<string, Penalty>, key: string): void {
-    const penalty = this.#live(map, key);
-    if (penalty) {
-      penalty.failures++;
-      penalty.last = this.#o.now();
-    } else {
-      map.set(key, { failures: 1, last: this.#o.now() });
+  #network(network: string): NetworkState {
+    let state = this.#networks.get(network);
+    if (!state) {
+      state = { tokens: this.#o.hashBurst, at: this.#o.now(), failures: 0, lastFailure: 0 };
+      this.#networks.set(network, state);
     }
+    return state;
   }
+
+  #refill(state: NetworkState): void {
+    const now = this.#o.now();
+    state.tokens = Math.min(this.#o.hashBurst, state.tokens + ((now - state.at) / 1000) * this.#o.hashRate);
+    state.at = now;
+  }
+
+  #fresh(at: number): boolean {
+    return this.#o.now() - at <= this.#o.lockoutWindowMs;
+  }
+}
+
+function bump(count: Count, now: number, windowMs: number): void {
+  count.failures = now - count.last <= windowMs ? count.failures + 1 : 1;
+  count.last = now;
 }

@@ -31,11 +31,16 @@ export type FailReason =
   | 'reset-away' // the previous password of a device that was reset
   | 'expired'
   | 'scope' // right password, device not allowed for this protocol
-  | 'throttled' // too many fresh failures on the address
+  | 'throttled' // the client network is out of hashes, or guessed too often at the address: temporary
   | 'busy' // hash queue full: temporary
   | 'internal'; // store or hashing failure: temporary
 
-export const TEMPORARY_REASONS: ReadonlySet<FailReason> = new Set(['busy', 'internal']);
+/**
+ * Refusals that say nothing about the password: the client is told to try
+ * again later, never that the password is wrong (which makes a mail client
+ * ask its user for a new one).
+ */
+export const TEMPORARY_REASONS: ReadonlySet<FailReason> = new Set(['throttled', 'busy', 'internal']);
 
 export interface LoginOk {
   ok: true;

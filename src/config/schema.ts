@@ -76,9 +76,22 @@ export const configSchema = z.strictObject({
     event_retention: duration.prefault('90d'),
     failure_delay: duration.prefault('2s'),
     failure_delay_max: duration.prefault('15s'),
-    /** Fresh wrong passwords for one address within lockout_window before fresh attempts are refused. */
+    /**
+     * Fresh wrong passwords within lockout_window: from one client network on one address before
+     * that network's fresh attempts on it are refused (temporarily); from all networks on one
+     * address before every failure on it waits failure_delay_max.
+     */
     lockout_failures: z.number().int().min(1).default(10),
     lockout_window: duration.prefault('15m'),
+    /** Leading bits of a client address that make its network, the unit everything is throttled by. */
+    ipv4_prefix: z.number().int().min(8).max(32).default(32),
+    ipv6_prefix: z.number().int().min(32).max(128).default(64),
+    /** Hashes one client network may start per second on average, and at once (its token bucket). */
+    network_hash_rate: z.number().positive().max(10_000).default(4),
+    network_hash_burst: z.number().int().min(1).max(100_000).default(32),
+    /** Client networks and addresses the throttle remembers at most (least recently seen go first). */
+    throttle_max_networks: z.number().int().min(100).default(100_000),
+    throttle_max_addresses: z.number().int().min(100).default(100_000),
   }),
   imap: section({
     listen: z.array(listenAddress).default(['127.0.0.1:1143']),

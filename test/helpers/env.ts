@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildConfig, type Config } from '../../src/config/load.js';
-import { DAEMON_NODE_FLAGS } from '../../src/daemon-node-flags.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../../src/daemon-node-flags.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -85,6 +85,7 @@ export interface DaemonProcess {
 export async function startDaemonProcess(configFile: string, socket: string): Promise<DaemonProcess> {
   const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, path.join(ROOT, 'bin', 'devicepassd.js'), '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...DAEMON_ENV },
   });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));

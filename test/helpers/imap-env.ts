@@ -23,6 +23,8 @@ export interface ImapEnv {
 export interface ImapEnvOptions {
   imap?: Record<string, unknown>;
   auth?: Record<string, unknown>;
+  /** [hashing] overrides (default: the fast test parameters). */
+  hashing?: Record<string, unknown>;
   /** Device names with their chosen passwords (undefined = generated). */
   devices?: Record<string, string | undefined>;
   address?: string;
@@ -45,6 +47,7 @@ export async function startImapEnv(options: ImapEnvOptions = {}): Promise<ImapEn
         ...options.imap,
       },
       ...(options.auth ? { auth: options.auth } : {}),
+      ...(options.hashing ? { hashing: options.hashing } : {}),
       smtp: { listen: [], listen_tls: [] },
       http: { listen: [] },
       dovecot_auth: { listen: [] },

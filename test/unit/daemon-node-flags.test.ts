@@ -2,15 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DAEMON_NODE_FLAGS } from '../../src/daemon-node-flags.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../../src/daemon-node-flags.js';
 import { ROOT } from '../helpers/env.js';
 
 describe('the Node flags devicepassd runs with', () => {
   it('are the same in the bin shebang and in npm start', () => {
+    const env = Object.entries(DAEMON_ENV).map(([name, value]) => `${name}=${value}`).join(' ');
     const shebang = readFileSync(path.join(ROOT, 'bin', 'devicepassd.js'), 'utf8').split('\n')[0];
-    expect(shebang).toBe(`#!/usr/bin/env -S node ${DAEMON_NODE_FLAGS.join(' ')}`);
+    expect(shebang).toBe(`#!/usr/bin/env -S ${env} node ${DAEMON_NODE_FLAGS.join(' ')}`);
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.start).toBe(`node ${DAEMON_NODE_FLAGS.join(' ')} bin/devicepassd.js`);
+    expect(pkg.scripts.start).toBe(`${env} node ${DAEMON_NODE_FLAGS.join(' ')} bin/devicepassd.js`);
   });
 
   it('cap the young generation that a burst of allocation would otherwise grow to 32 MiB', () => {

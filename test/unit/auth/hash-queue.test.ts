@@ -61,4 +61,20 @@ describe('HashQueue', () => {
     await expect(bad).rejects.toThrow('boom');
     expect(await good).toBe('fine');
   });
+
+  it('runs background work only when no login waits, and bounds how much may wait', async () => {
+    const queue = new HashQueue({ concurrency: 1, maxQueued: 100, maxQueuedPerClient: 100, maxBackground: 2 });
+    const gate = deferred();
+    const order: string[] = [];
+    const login = queue.run('a', () => gate.promise.then(() => order.push('login 1')));
+    const waiting = queue.run('b', async () => order.push('login 2'));
+    expect(queue.whenIdle(async () => order.push('upgrade 1'))).toBe(true);
+    expect(queue.whenIdle(async () => order.push('upgrade 2'))).toBe(true);
+    expect(queue.whenIdle(async () => order.push('upgrade 3'))).toBe(false);
+    expect(queue.stats().background).toBe(2);
+    gate.resolve();
+    await Promise.all([login, waiting]);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(order).toEqual(['login 1', 'login 2', 'upgrade 1', 'upgrade 2']);
+  });
 });

@@ -1,0 +1,62 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hashConcurrency, libuvPoolSize } from '../../../src/credentials/hash-threads.js';
+import { ROOT, tempDir } from '../../helpers/env.js';
+
+/** The environment assignments and Node flags of bin/devicepassd.js's first line: how the daemon is launched. */
+function launch(): { env: Record<string, string>; flags: string[] } {
+  const words = readFileSync(path.join(ROOT, 'bin', 'devicepassd.js'), 'utf8').split('\n')[0]!.replace('#!/usr/bin/env -S ', '').split(' ');
+  const node = words.indexOf('node');
+  return {
+    env: Object.fromEntries(words.slice(0, node).map((w) => w.split('=') as [string, string])),
+    flags: words.slice(node + 1),
+  };
+}
+
+describe('hash threads', () => {
+  it('never lets more hashes run than libuv has threads for, keeping threads for file and DNS work', () => {
+    expect(hashConcurrency(0, 4, 16)).toBe(2);
+    expect(hashConcurrency(0, 20, 16)).toBe(16);
+    expect(hashConcurrency(0, 20, 2)).toBe(2);
+    expect(hashConcurrency(64, 20, 2)).toBe(16);
+    expect(hashConcurrency(3, 20, 16)).toBe(3);
+    expect(hashConcurrency(8, 1, 16)).toBe(1);
+    expect(libuvPoolSize({ UV_THREADPOOL_SIZE: '20' })).toBe(20);
+    expect(libuvPoolSize({})).toBe(4);
+    expect(libuvPoolSize({ UV_THREADPOOL_SIZE: 'many' })).toBe(4);
+  });
+
+  it('launched as devicepassd is, with 8 hashes in flight, a file system call does not wait behind any of them', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const dist = (file: string) => JSON.stringify(path.join(ROOT, 'dist', 'src', file));
+      // 8 cold logins at 64 MiB each (far slower than a stat), then a stat: which finishes first?
+      const script = `
+        import { stat } from 'node:fs';
+        import { createCore } from ${dist('daemon.js')};
+        import { buildConfig } from ${dist('config/load.js')};
+        import { silentLogger } from ${dist('log/logger.js')};
+        const config = buildConfig({
+          data_dir: ${JSON.stringify(dir)}, log: { level: 'silent' },
+          hashing: { memory_kib: 65536, iterations: 3, parallelism: 1, concurrency: 8 },
+          imap: { listen: [], listen_tls: [] }, smtp: { listen: [], listen_tls: [] }, http: { listen: [] },
+        });
+        const core = createCore(config, silentLogger);
+        const logins = Array.from({ length: 8 }, (_, i) => core.authenticator.authenticate({
+          address: 'user' + i + '@example.com', password: 'password ' + i, protocol: 'imap', clientIp: '127.0.0.1', trusted: true,
+        }));
+        const running = core.queue.stats().running;
+        const hashesDoneAtStat = await new Promise((resolve) => stat(${JSON.stringify(dir)}, () => resolve(core.queue.stats().completed)));
+        await Promise.all(logins);
+        core.store.close();
+        process.stdout.write(JSON.stringify({ running, hashesDoneAtStat }));`;
+      const { env, flags } = launch();
+      const out = execFileSync(process.execPath, [...flags, '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, ...env } });
+      expect(JSON.parse(out)).toEqual({ running: 8, hashesDoneAtStat: 0 });
+    } finally {
+      cleanup();
+    }
+  });
+});
