@@ -13,6 +13,7 @@ import { createLogger, type Logger } from './log/logger.js';
 import { NetworkSet } from './net/networks.js';
 import { loadTlsMaterial } from './net/tls.js';
 import { VERSION } from './paths.js';
+import { ExpiryWatcher } from './sessions/expiry-watcher.js';
 import { JournalTailer } from './sessions/journal-tailer.js';
 import { SessionRegistry } from './sessions/registry.js';
 import { schemaVersion } from './store/database.js';
@@ -23,6 +24,8 @@ export const DATABASE_FILE = 'devicepass.db';
 const JOURNAL_POLL_MS = 50;
 const PURGE_INTERVAL_MS = 3_600_000;
 const SWEEP_INTERVAL_MS = 60_000;
+/** How often the expiry of devices holding sessions is re-read (an expiry moved earlier by another process). */
+const EXPIRY_REFRESH_MS = 60_000;
 
 
 
@@ -34,6 +37,7 @@ export interface Daemon {
   readonly authenticator: Authenticator;
   readonly admin: CredentialAdmin;
   readonly registry: SessionRegistry;
+  readonly expiry: ExpiryWatcher;
   readonly surfaces: readonly Surface[];
   stop(): Promise<void>;
 }
@@ -46,6 +50,7 @@ export function hashParams(config: Config): HashParams {
 export function createCore(config: Config, log: Logger, databaseFile = path.join(config.data_dir, DATABASE_FILE)) {
   const store = new SqliteStore(databaseFile);
   const registry = new SessionRegistry();
+  const expiry = new ExpiryWatcher(store, registry, log);
   const cache = new ProofCache({ size: config.auth.cache_size, ttlMs: config.auth.cache_ttl });
   const queue = new HashQueue({
     concurrency: config.hashing.concurrency || availableParallelism(),
@@ -63,7 +68,7 @@ export function createCore(config: Config, log: Logger, databaseFile = path.join
   const params = hashParams(config);
   const authenticator = new Authenticator({ store, cache, queue, throttle, recorder, params, log });
   const admin = new CredentialAdmin(store, registry, params);
-  return { store, registry, cache, queue, throttle, recorder, authenticator, admin };
+  return { store, registry, expiry, cache, queue, throttle, recorder, authenticator, admin };
 }
 
 export async function startDaemon(config: Config, log: Logger = createLogger(config.log.level)): Promise<Daemon> {
@@ -74,6 +79,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
 
   const tailer = new JournalTailer(store, registry, log);
   tailer.start(JOURNAL_POLL_MS);
+  core.expiry.start(EXPIRY_REFRESH_MS);
 
   const purge = () => {
     try {
@@ -130,6 +136,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     for (const surface of surfaces.reverse()) await surface.stop();
     await control.close();
     tailer.stop();
+    core.expiry.stop();
     store.close();
     throw err;
   }
@@ -143,11 +150,13 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     authenticator: core.authenticator,
     admin: core.admin,
     registry,
+    expiry: core.expiry,
     surfaces,
     stop: () =>
       (stopping ??= (async () => {
         for (const timer of timers) clearInterval(timer);
         tailer.stop();
+        core.expiry.stop();
         for (const surface of [...surfaces].reverse()) await surface.stop();
         await control.close();
         recorder.flush();

@@ -85,6 +85,10 @@ export class SqliteStore implements CredentialStore {
     this.#sql.upgradeLegacy.run(digest, params, credentialId);
   }
 
+  deviceExpiry(deviceId: number): number | null | undefined {
+    return this.#sql.deviceExpiry.get(deviceId) as number | null | undefined;
+  }
+
   recordUsage(updates: readonly UsageUpdate[]): void {
     if (updates.length === 0) return;
     this.#batch(() => {
@@ -345,6 +349,7 @@ function prepare(db: Db) {
     bumpGeneration: q('UPDATE address SET generation = generation + 1 WHERE id = ?'),
     devicesOf: q(`SELECT * FROM device WHERE address_id = ? ORDER BY kind = 'device', id`),
     device: q('SELECT * FROM device WHERE id = ? AND address_id = ?'),
+    deviceExpiry: q('SELECT expires_at FROM device WHERE id = ?').pluck(),
     genericOf: q(`SELECT * FROM device WHERE address_id = ? AND kind = 'generic'`),
     insertDevice: q(`INSERT INTO device (address_id, kind, name, user, scopes, state, created_at, created_by, expires_at)
       VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)`),

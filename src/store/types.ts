@@ -129,6 +129,8 @@ export interface CredentialStore {
   pendingLegacy(addressId: number): LegacyCredential[];
   upgradeLegacy(credentialId: number, digest: Buffer, params: string): void;
   recordUsage(updates: readonly UsageUpdate[]): void;
+  /** The device's expiry (null: none); undefined when the device is gone. */
+  deviceExpiry(deviceId: number): number | null | undefined;
   appendEvents(events: readonly AuditEvent[]): void;
 
   // --- administration: each call is one durable transaction with its audit event
