@@ -48,7 +48,7 @@ export function hashParams(config: Config): HashParams {
 
 /** Builds the credential core on the configured database: what the daemon, tests and benchmarks share. */
 export function createCore(config: Config, log: Logger, databaseFile = path.join(config.data_dir, DATABASE_FILE)) {
-  const store = new SqliteStore(databaseFile);
+  const store = new SqliteStore(databaseFile, { maxEvents: config.auth.event_max_rows });
   const registry = new SessionRegistry();
   const expiry = new ExpiryWatcher(store, registry, log);
   const cache = new ProofCache({ size: config.auth.cache_size, ttlMs: config.auth.cache_ttl });
@@ -64,7 +64,7 @@ export function createCore(config: Config, log: Logger, databaseFile = path.join
     lockoutFailures: config.auth.lockout_failures,
     lockoutWindowMs: config.auth.lockout_window,
   });
-  const recorder = new LoginRecorder(store, log, { flushIntervalMs: 1000, maxBuffered: 10_000 });
+  const recorder = new LoginRecorder(store, log, { flushIntervalMs: 1000, maxBuffered: 10_000, failureWindowMs: config.auth.audit_window });
   const params = hashParams(config);
   const authenticator = new Authenticator({ store, cache, queue, throttle, recorder, params, log });
   const admin = new CredentialAdmin(store, registry, params);

@@ -56,6 +56,10 @@ export const configSchema = z.strictObject({
     /** How long revoked and reset-away passwords are kept to name the device in the log. */
     tombstone_retention: duration.prefault('30d'),
     event_retention: duration.prefault('90d'),
+    /** Failed logins are stored as one row per address, reason and device per window of this length. */
+    audit_window: duration.prefault('1m'),
+    /** The audit log keeps at most about this many rows; past it the oldest login records go first. */
+    event_max_rows: z.number().int().min(1000).default(1_000_000),
     failure_delay: duration.prefault('2s'),
     failure_delay_max: duration.prefault('15s'),
     /** Fresh wrong passwords for one address within lockout_window before fresh attempts are refused. */

@@ -34,19 +34,35 @@ interface EventRecord {
   ip: string | null; client: string | null; actor: string | null; detail: string | null;
 }
 
+/** Client networks a merged failure aggregate lists (the recorder lists at most this many per process too). */
+const MERGED_NETWORKS = 8;
+
 const CREDENTIAL_SELECT = `SELECT
   c.id, c.state, c.retired_at, c.address_id, c.device_id,
   d.kind, d.name, d.state AS device_state, d.scopes, d.expires_at
   FROM credential c JOIN device d ON d.id = c.device_id`;
 
+export interface SqliteStoreOptions {
+  /**
+   * The event table holds at most about this many rows: past it, the oldest
+   * login records are deleted as new ones are written (administrative events
+   * are kept; they are few).
+   */
+  maxEvents?: number;
+}
+
+const DEFAULT_MAX_EVENTS = 1_000_000;
+
 /** The SQLite implementation of the store: prepared statements, one transaction per change. */
 export class SqliteStore implements CredentialStore {
   readonly #db: Db;
   readonly #sql: ReturnType<typeof prepare>;
+  readonly #maxEvents: number;
 
-  constructor(file: string) {
+  constructor(file: string, options: SqliteStoreOptions = {}) {
     this.#db = openDatabase(file);
     this.#sql = prepare(this.#db);
+    this.#maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
   }
 
   /** For the cross-process tests and the benchmark: the raw handle. */
@@ -102,6 +118,8 @@ export class SqliteStore implements CredentialStore {
     if (events.length === 0) return;
     this.#batch(() => {
       for (const event of events) this.#insertEvent(event);
+      // ids only grow, so the id range is the row count's upper bound: one index probe, no count(*)
+      this.#sql.pruneLoginEvents.run(this.#maxEvents);
     });
   }
 
@@ -315,9 +333,10 @@ export class SqliteStore implements CredentialStore {
   }
 
   #insertEvent(e: AuditEvent): void {
-    this.#sql.insertEvent.run(
+    (e.windowKey === undefined ? this.#sql.insertEvent : this.#sql.mergeEvent).run(
       e.at, e.lastAt ?? e.at, e.count ?? 1, e.type, e.address, e.deviceId ?? null, e.deviceName ?? null, e.reason ?? null,
       e.protocol ?? null, e.ip ?? null, e.client ?? null, e.actor ?? null, e.detail ? JSON.stringify(e.detail) : null,
+      ...(e.windowKey === undefined ? [] : [e.windowKey]),
     );
   }
 }
@@ -363,6 +382,26 @@ function prepare(db: Db) {
     lastRevocation: q('SELECT max(seq) AS seq FROM revocation'),
     insertEvent: q(`INSERT INTO event (at, last_at, count, type, address, device_id, device_name, reason, protocol, ip, client, actor, detail)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    // a failure aggregate seen again (a later batch, another process): counts add up, networks merge, first seen first, capped
+    mergeEvent: q(`INSERT INTO event (at, last_at, count, type, address, device_id, device_name, reason, protocol, ip, client, actor, detail, window_key)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (window_key) WHERE window_key IS NOT NULL DO UPDATE SET
+        count = count + excluded.count,
+        at = min(at, excluded.at),
+        last_at = max(last_at, excluded.last_at),
+        detail = json_set(coalesce(excluded.detail, '{}'),
+          '$.networks', json((SELECT json_group_array(value) FROM (
+            SELECT value FROM (
+              SELECT value, 0 AS side, key FROM json_each(event.detail, '$.networks')
+              UNION ALL SELECT value, 1, key FROM json_each(excluded.detail, '$.networks'))
+            GROUP BY value ORDER BY min(side * 1000000 + key) LIMIT ${MERGED_NETWORKS}))),
+          '$.moreNetworks', json(CASE
+            WHEN json_extract(event.detail, '$.moreNetworks') OR json_extract(excluded.detail, '$.moreNetworks') THEN 'true'
+            WHEN (SELECT count(DISTINCT value) FROM (
+              SELECT value FROM json_each(event.detail, '$.networks')
+              UNION ALL SELECT value FROM json_each(excluded.detail, '$.networks'))) > ${MERGED_NETWORKS} THEN 'true'
+            ELSE 'false' END))`),
+    pruneLoginEvents: q(`DELETE FROM event WHERE id <= (SELECT max(id) FROM event) - ? AND type LIKE 'login.%'`),
     // by time, not id: login results are written in batches after the admin changes around them
     eventsAll: q('SELECT * FROM event ORDER BY at DESC, id DESC LIMIT ?'),
     eventsOf: q('SELECT * FROM event WHERE address = ? ORDER BY at DESC, id DESC LIMIT ?'),

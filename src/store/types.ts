@@ -88,9 +88,15 @@ export interface AuditEvent {
   /** Identical login results inside one flush window are stored once with a count. */
   count?: number;
   lastAt?: number;
+  /**
+   * A failure aggregate's identity: rows with the same key are one row, the
+   * counts added and the client networks (detail.networks) merged, whichever
+   * process writes them.
+   */
+  windowKey?: string;
 }
 
-export interface StoredEvent extends Required<Omit<AuditEvent, 'detail' | 'count' | 'lastAt'>> {
+export interface StoredEvent extends Required<Omit<AuditEvent, 'detail' | 'count' | 'lastAt' | 'windowKey'>> {
   id: number;
   detail: Record<string, unknown> | null;
   count: number;
