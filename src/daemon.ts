@@ -48,7 +48,14 @@ export function hashParams(config: Config): HashParams {
 
 /** Builds the credential core on the configured database: what the daemon, tests and benchmarks share. */
 export function createCore(config: Config, log: Logger, databaseFile = path.join(config.data_dir, DATABASE_FILE)) {
-  const store = new SqliteStore(databaseFile, { maxEvents: config.auth.event_max_rows });
+  const store = new SqliteStore(databaseFile, {
+    maxEvents: config.auth.event_max_rows,
+    reserveBytes: config.store.reserve_mib * 1024 * 1024,
+    onDiskFull: (outcome) =>
+      outcome === 'reserve-released'
+        ? log.error({ database: databaseFile }, 'disk full: gave back the disk reserve for an administrative write; login records are dropped until there is room again')
+        : log.error({ database: databaseFile }, 'disk full: an administrative write failed; free disk space'),
+  });
   const registry = new SessionRegistry();
   const expiry = new ExpiryWatcher(store, registry, log);
   const cache = new ProofCache({ size: config.auth.cache_size, ttlMs: config.auth.cache_ttl });
@@ -65,6 +72,8 @@ export function createCore(config: Config, log: Logger, databaseFile = path.join
     lockoutWindowMs: config.auth.lockout_window,
   });
   const recorder = new LoginRecorder(store, log, { flushIntervalMs: 1000, maxBuffered: 10_000, failureWindowMs: config.auth.audit_window });
+  // login records are what a short disk gives up first
+  recorder.shedWhen(() => store.diskShort());
   const params = hashParams(config);
   const authenticator = new Authenticator({ store, cache, queue, throttle, recorder, params, log });
   const admin = new CredentialAdmin(store, registry, params);
@@ -124,7 +133,8 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           return false;
         }
       };
-      const ctx = { config, log, authenticator: core.authenticator, registry, throttle, tls, storeHealthy };
+      const storeStats = () => ({ loginRecordsDropped: recorder.stats().dropped, diskReserveHeld: store.reserveHeld });
+      const ctx = { config, log, authenticator: core.authenticator, registry, throttle, tls, storeHealthy, storeStats };
       for (const factory of SURFACES) {
         const surface = factory(ctx);
         if (!surface) continue;

@@ -66,6 +66,10 @@ export const configSchema = z.strictObject({
     lockout_failures: z.number().int().min(1).default(10),
     lockout_window: duration.prefault('15m'),
   }),
+  store: section({
+    /** MiB kept free beside the database for administrative writes on a full disk; 0 turns it off. */
+    reserve_mib: z.number().int().min(0).max(1024).default(16),
+  }),
   imap: section({
     listen: z.array(listenAddress).default(['127.0.0.1:1143']),
     listen_tls: z.array(listenAddress).default(['127.0.0.1:1993']),

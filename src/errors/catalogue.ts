@@ -33,6 +33,8 @@ export const ERRORS = {
   REQUEST_TOO_LARGE: { message: 'request too large', exit: 2 },
   OPERATION_UNKNOWN: { message: 'unknown operation', exit: 2 },
   INTERNAL: { message: 'internal error', exit: 1 },
+  DISK_FULL: { message: 'the disk holding the database is full; nothing was changed', exit: 1 },
+  STORE_BUSY: { message: 'another process held the database write lock too long; nothing was changed, try again', exit: 1 },
   DAEMON_UNREACHABLE: { message: 'the devicepass daemon is not reachable', exit: 3 },
 } as const satisfies Record<string, ErrorSpec>;
 

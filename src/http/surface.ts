@@ -22,7 +22,7 @@ class HttpSurface implements Surface {
 
   constructor(ctx: FrontContext) {
     this.#ctx = ctx;
-    this.#metrics = new HttpMetrics(ctx.registry, ctx.authenticator);
+    this.#metrics = new HttpMetrics(ctx.registry, ctx.authenticator, ctx.storeStats);
     const { imap, smtp, http: config } = ctx.config;
     this.#nginx = {
       authenticate: (attempt) => ctx.authenticator.authenticate(attempt),

@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { openDatabase, type Db } from './database.js';
+import { DiskReserve } from './disk-reserve.js';
 import type {
   AddressRow,
   AuditEvent,
@@ -49,6 +50,15 @@ export interface SqliteStoreOptions {
    * are kept; they are few).
    */
   maxEvents?: number;
+  /** Bytes kept in reserve beside the database for administrative writes on a full disk; 0: none. */
+  reserveBytes?: number;
+  /** Told when an administrative write found the disk full, and whether the reserve let it through. */
+  onDiskFull?: (outcome: 'reserve-released' | 'failed') => void;
+}
+
+/** SQLite's "database or disk is full". */
+export function isDiskFull(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'SQLITE_FULL';
 }
 
 const DEFAULT_MAX_EVENTS = 1_000_000;
@@ -58,11 +68,30 @@ export class SqliteStore implements CredentialStore {
   readonly #db: Db;
   readonly #sql: ReturnType<typeof prepare>;
   readonly #maxEvents: number;
+  readonly #reserve: DiskReserve | null;
+  readonly #onDiskFull: (outcome: 'reserve-released' | 'failed') => void;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.#db = openDatabase(file);
     this.#sql = prepare(this.#db);
     this.#maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
+    this.#reserve = file !== ':memory:' && (options.reserveBytes ?? 0) > 0 ? new DiskReserve(file, options.reserveBytes!) : null;
+    this.#reserve?.ensure();
+    this.#onDiskFull = options.onDiskFull ?? (() => {});
+  }
+
+  /** Whether login records should be dropped rather than written: the disk is short (see DiskReserve). */
+  diskShort(): boolean {
+    try {
+      return this.#reserve?.short() ?? false;
+    } catch {
+      return false; // cannot tell: let SQLite say
+    }
+  }
+
+  /** Whether the disk reserve is in place (false while given back on a full disk). */
+  get reserveHeld(): boolean | null {
+    return this.#reserve ? this.#reserve.held : null;
   }
 
   /** For the cross-process tests and the benchmark: the raw handle. */
@@ -310,7 +339,24 @@ export class SqliteStore implements CredentialStore {
 
   /** BEGIN IMMEDIATE: take the write lock up front so a second process cannot interleave a read-then-write. */
   #write<T>(body: () => T): T {
-    return this.#db.transaction(body).immediate();
+    const transaction = this.#db.transaction(body);
+    try {
+      return transaction.immediate();
+    } catch (err) {
+      // a full disk: give the reserve back and try once more; an administrative change must not fail for want of a page
+      if (!isDiskFull(err)) throw err;
+      if (!this.#reserve?.release()) {
+        this.#onDiskFull('failed');
+        throw err;
+      }
+      this.#onDiskFull('reserve-released');
+      try {
+        return transaction.immediate();
+      } catch (again) {
+        if (isDiskFull(again)) this.#onDiskFull('failed');
+        throw again;
+      }
+    }
   }
 
   #revoke(addressId: number, deviceId: number, now: number): void {
