@@ -15,6 +15,7 @@ import { ConnectionGates } from './net/connection-gate.js';
 import { NetworkSet } from './net/networks.js';
 import { loadTlsMaterial } from './net/tls.js';
 import { VERSION } from './paths.js';
+import { ExpiryWatcher } from './sessions/expiry-watcher.js';
 import { JournalTailer } from './sessions/journal-tailer.js';
 import { SessionRegistry } from './sessions/registry.js';
 import { backupDatabase } from './store/backup.js';
@@ -26,6 +27,8 @@ export const DATABASE_FILE = 'devicepass.db';
 const JOURNAL_POLL_MS = 50;
 const PURGE_INTERVAL_MS = 3_600_000;
 const SWEEP_INTERVAL_MS = 60_000;
+/** How often the expiry of devices holding sessions is re-read (an expiry moved earlier by another process). */
+const EXPIRY_REFRESH_MS = 60_000;
 
 
 
@@ -37,6 +40,7 @@ export interface Daemon {
   readonly authenticator: Authenticator;
   readonly admin: CredentialAdmin;
   readonly registry: SessionRegistry;
+  readonly expiry: ExpiryWatcher;
   readonly surfaces: readonly Surface[];
   /** The fronts' connection counts and limits met. */
   readonly connections: ConnectionGates;
@@ -62,8 +66,16 @@ export function hashParams(config: Config): HashParams {
 
 /** Builds the credential core on the configured database: what the daemon, tests and benchmarks share. */
 export function createCore(config: Config, log: Logger, databaseFile = path.join(config.data_dir, DATABASE_FILE)) {
-  const store = new SqliteStore(databaseFile);
+  const store = new SqliteStore(databaseFile, {
+    maxEvents: config.auth.event_max_rows,
+    reserveBytes: config.store.reserve_mib * 1024 * 1024,
+    onDiskFull: (outcome) =>
+      outcome === 'reserve-released'
+        ? log.error({ database: databaseFile }, 'disk full: gave back the disk reserve for an administrative write; login records are dropped until there is room again')
+        : log.error({ database: databaseFile }, 'disk full: an administrative write failed; free disk space'),
+  });
   const registry = new SessionRegistry();
+  const expiry = new ExpiryWatcher(store, registry, log);
   const cache = new ProofCache({ size: config.auth.cache_size, ttlMs: config.auth.cache_ttl });
   const queue = new HashQueue({
     concurrency: hashConcurrency(config.hashing.concurrency),
@@ -87,11 +99,13 @@ export function createCore(config: Config, log: Logger, databaseFile = path.join
     maxAddresses: config.auth.throttle_max_addresses,
     maxNetworksPerAddress: 64,
   });
-  const recorder = new LoginRecorder(store, log, { flushIntervalMs: 1000, maxBuffered: 10_000 });
+  const recorder = new LoginRecorder(store, log, { flushIntervalMs: 1000, maxBuffered: 10_000, failureWindowMs: config.auth.audit_window });
+  // login records are what a short disk gives up first
+  recorder.shedWhen(() => store.diskShort());
   const params = hashParams(config);
   const authenticator = new Authenticator({ store, cache, queue, throttle, recorder, params, log });
   const admin = new CredentialAdmin(store, registry, params);
-  return { store, registry, cache, queue, throttle, recorder, authenticator, admin, trustedNetworks };
+  return { store, registry, expiry, cache, queue, throttle, recorder, authenticator, admin, trustedNetworks };
 }
 
 export async function startDaemon(config: Config, log: Logger = createLogger(config.log.level)): Promise<Daemon> {
@@ -109,6 +123,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
 
   const tailer = new JournalTailer(store, registry, log);
   tailer.start(JOURNAL_POLL_MS);
+  core.expiry.start(EXPIRY_REFRESH_MS);
 
   const purge = () => {
     try {
@@ -159,7 +174,8 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           return false;
         }
       };
-      const ctx = { config, log, authenticator: core.authenticator, registry, trustedNetworks, tls, storeHealthy, connections };
+      const storeStats = () => ({ loginRecordsDropped: recorder.stats().dropped, diskReserveHeld: store.reserveHeld });
+      const ctx = { config, log, authenticator: core.authenticator, registry, trustedNetworks, tls, storeHealthy, storeStats, connections };
       for (const factory of SURFACES) {
         const surface = factory(ctx);
         if (!surface) continue;
@@ -171,6 +187,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     for (const surface of surfaces.reverse()) await surface.stop();
     await control.close();
     tailer.stop();
+    core.expiry.stop();
     store.close();
     throw err;
   }
@@ -185,12 +202,14 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     authenticator: core.authenticator,
     admin: core.admin,
     registry,
+    expiry: core.expiry,
     surfaces,
     connections,
     stop: () =>
       (stopping ??= (async () => {
         for (const timer of timers) clearInterval(timer);
         tailer.stop();
+        core.expiry.stop();
         for (const surface of [...surfaces].reverse()) await surface.stop();
         await control.close();
         recorder.flush();

@@ -29,6 +29,13 @@ export interface FrontContext {
   connections: ConnectionGates;
   /** A cheap read of the store, for health checks. */
   storeHealthy: () => boolean;
+  /** The store's own figures for /metrics: login records dropped, whether the disk reserve is held. */
+  storeStats: () => StoreStats;
+}
+
+export interface StoreStats {
+  loginRecordsDropped: number;
+  diskReserveHeld: boolean | null;
 }
 
 /** A listening surface (IMAP, SMTP, Dovecot SASL, HTTP): started after the control socket, stopped before the store closes. */

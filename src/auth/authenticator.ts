@@ -281,23 +281,16 @@ export class Authenticator {
     const client = attempt.clientName ?? null;
     if (result.ok) {
       const { address, deviceId, deviceName } = result;
-      this.#d.recorder.record(
-        `ok\0${deviceId}\0${protocol}\0${ip}\0${client}`,
+      this.#d.recorder.success(
+        `${deviceId}\0${protocol}\0${ip}\0${client}`,
         at,
         () => ({ at, type: 'login.ok', address, deviceId, deviceName, protocol, ip, client }),
         { deviceId, use: { at, protocol, ip, client } },
       );
     } else {
-      const address = result.address ?? truncate(attempt.address);
-      const { reason, deviceName, since } = result;
-      this.#d.recorder.record(
-        `fail\0${address}\0${reason}\0${deviceName}\0${protocol}\0${ip}\0${client}`,
-        at,
-        () => ({
-          at, type: 'login.fail', address, deviceName, reason, protocol, ip, client,
-          detail: since === null ? null : { since: new Date(since).toISOString() },
-        }),
-      );
+      // a malformed attempt's "address" is whatever the client sent: it is not an address the log may key on
+      const address = result.reason === 'malformed' ? result.address : result.address ?? truncate(attempt.address);
+      this.#d.recorder.failure({ at, address, reason: result.reason, deviceName: result.deviceName, since: result.since, protocol, ip, client });
     }
   }
 }

@@ -74,6 +74,10 @@ export const configSchema = z.strictObject({
     /** How long revoked and reset-away passwords are kept to name the device in the log. */
     tombstone_retention: duration.prefault('30d'),
     event_retention: duration.prefault('90d'),
+    /** Failed logins are stored as one row per address, reason and device per window of this length. */
+    audit_window: duration.prefault('1m'),
+    /** The audit log keeps at most about this many rows; past it the oldest login records go first. */
+    event_max_rows: z.number().int().min(1000).default(1_000_000),
     failure_delay: duration.prefault('2s'),
     failure_delay_max: duration.prefault('15s'),
     /**
@@ -92,6 +96,10 @@ export const configSchema = z.strictObject({
     /** Client networks and addresses the throttle remembers at most (least recently seen go first). */
     throttle_max_networks: z.number().int().min(100).default(100_000),
     throttle_max_addresses: z.number().int().min(100).default(100_000),
+  }),
+  store: section({
+    /** MiB kept free beside the database for administrative writes on a full disk; 0 turns it off. */
+    reserve_mib: z.number().int().min(0).max(1024).default(16),
   }),
   imap: section({
     listen: z.array(listenAddress).default(['127.0.0.1:1143']),

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { DevicepassError } from '../errors/catalogue.js';
+import { DevicepassError, ERRORS } from '../errors/catalogue.js';
 import type { Logger } from '../log/logger.js';
 import { setSocketAccess } from '../net/unix-socket.js';
 import { OPERATIONS, type ControlContext } from './operations.js';
@@ -125,6 +125,10 @@ export class ControlServer {
       if (err instanceof DevicepassError) {
         this.#log.info({ op: request.op, actor, code: err.code }, 'control request refused');
         this.#write(socket, { id, ok: false, error: { code: err.code, message: err.message, ...(err.details ? { details: { ...err.details } } : {}) } });
+      } else if (storeRefusal(err)) {
+        const code = storeRefusal(err)!;
+        this.#log.error({ op: request.op, actor, code }, 'control request failed: the store refused the write');
+        this.#write(socket, { id, ok: false, error: { code, message: ERRORS[code].message } });
       } else {
         this.#log.error({ err, op: request.op, actor }, 'control request failed');
         this.#write(socket, { id, ok: false, error: { code: 'INTERNAL', message: 'internal error; see the daemon log' } });
@@ -135,6 +139,12 @@ export class ControlServer {
   #write(socket: net.Socket, response: ControlResponse): void {
     if (!socket.destroyed) socket.write(`${JSON.stringify(response)}\n`);
   }
+}
+
+/** A write the store could not make, said loudly and plainly: a full disk, or a write lock held too long by another process. */
+function storeRefusal(err: unknown): 'DISK_FULL' | 'STORE_BUSY' | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' ? 'DISK_FULL' : code === 'SQLITE_BUSY' ? 'STORE_BUSY' : null;
 }
 
 function parseRequest(line: string): ControlRequest {

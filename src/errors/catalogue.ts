@@ -34,6 +34,8 @@ export const ERRORS = {
   OPERATION_UNKNOWN: { message: 'unknown operation', exit: 2 },
   BACKUP_FAILED: { message: 'the backup could not be written', exit: 1 },
   INTERNAL: { message: 'internal error', exit: 1 },
+  DISK_FULL: { message: 'the disk holding the database is full; nothing was changed', exit: 1 },
+  STORE_BUSY: { message: 'another process held the database write lock too long; nothing was changed, try again', exit: 1 },
   DAEMON_UNREACHABLE: { message: 'the devicepass daemon is not reachable', exit: 3 },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -3,6 +3,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { TEMPORARY_REASONS, type FailReason, type LoginResult, type Protocol } from '../auth/types.js';
 import type { ConnectionGates } from '../net/connection-gate.js';
 import type { SessionRegistry } from '../sessions/registry.js';
+import type { StoreStats } from '../surfaces.js';
 
 /**
  * What /metrics exports: every login result the Authenticator decided (all
@@ -15,7 +16,7 @@ export class HttpMetrics {
   readonly registry = new Registry();
   readonly #logins: Counter<'surface' | 'protocol' | 'result' | 'reason'>;
 
-  constructor(sessions: SessionRegistry, authenticator: Authenticator, connections: ConnectionGates) {
+  constructor(sessions: SessionRegistry, authenticator: Authenticator, connections: ConnectionGates, store: () => StoreStats) {
     new Counter({
       name: 'devicepass_auth_results_total',
       help: 'Login results decided by the Authenticator, all surfaces, by protocol, result and reason',
@@ -111,6 +112,24 @@ export class HttpMetrics {
       collect() {
         this.reset();
         for (const s of connections.stats()) for (const [limit, n] of s.hits) this.inc({ surface: s.front, limit }, n);
+      },
+    });
+    new Counter({
+      name: 'devicepass_login_records_dropped_total',
+      help: 'Login records (audit events, last-use updates) dropped unwritten: the disk was short or the write failed',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(store().loginRecordsDropped);
+      },
+    });
+    new Gauge({
+      name: 'devicepass_disk_reserve_held',
+      help: 'Whether the disk reserve beside the database is in place (0 while given back on a full disk)',
+      registers: [this.registry],
+      collect() {
+        const held = store().diskReserveHeld;
+        if (held !== null) this.set(held ? 1 : 0);
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'devicepass_' });

@@ -28,7 +28,7 @@ class HttpSurface implements Surface {
 
   constructor(ctx: FrontContext) {
     this.#ctx = ctx;
-    this.#metrics = new HttpMetrics(ctx.registry, ctx.authenticator, ctx.connections);
+    this.#metrics = new HttpMetrics(ctx.registry, ctx.authenticator, ctx.connections, ctx.storeStats);
     const { imap, smtp, http: config } = ctx.config;
     this.#gate = ctx.connections.gate('http', { maxConnections: config.max_connections, maxPerNetwork: config.max_connections_per_network });
     this.#nginx = {

@@ -17,6 +17,12 @@ export interface LiveSession extends SessionInfo {
 /** What a front gives the registry: how to end the session (IMAP `* BYE`, SMTP `421`). */
 export type CloseSession = (reason: string) => void;
 
+/** Told when a device gets its first live session here and when its last one ends. */
+export interface DeviceWatch {
+  active(deviceId: number): void;
+  idle(deviceId: number): void;
+}
+
 /**
  * Every authenticated session, by device. Revocation goes store → registry →
  * fronts: the registry calls each session's close function and forgets it.
@@ -26,14 +32,21 @@ export class SessionRegistry {
   readonly #sessions = new Map<number, { info: LiveSession; close: CloseSession }>();
   readonly #byDevice = new Map<number, Set<number>>();
   #nextId = 1;
+  #watch: DeviceWatch | null = null;
+
+  watchDevices(watch: DeviceWatch): void {
+    this.#watch = watch;
+  }
 
   /** Returns the function that unregisters the session when it ends on its own. */
   register(info: SessionInfo, close: CloseSession): () => void {
     const id = this.#nextId++;
     this.#sessions.set(id, { info: { ...info, id }, close });
     let ids = this.#byDevice.get(info.deviceId);
+    const first = !ids;
     if (!ids) this.#byDevice.set(info.deviceId, (ids = new Set()));
     ids.add(id);
+    if (first) this.#watch?.active(info.deviceId);
     return () => this.#remove(id);
   }
 
@@ -72,6 +85,9 @@ export class SessionRegistry {
     this.#sessions.delete(id);
     const ids = this.#byDevice.get(session.info.deviceId);
     ids?.delete(id);
-    if (ids?.size === 0) this.#byDevice.delete(session.info.deviceId);
+    if (ids?.size === 0) {
+      this.#byDevice.delete(session.info.deviceId);
+      this.#watch?.idle(session.info.deviceId);
+    }
   }
 }

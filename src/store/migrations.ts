@@ -81,4 +81,9 @@ export const MIGRATIONS: readonly string[] = [
     reason     TEXT NOT NULL
   ) STRICT;
   `,
+  // 2: failure aggregates: one row per (window, address, reason, device), updated in place by later batches
+  `
+  ALTER TABLE event ADD COLUMN window_key TEXT;
+  CREATE UNIQUE INDEX event_by_window ON event(window_key) WHERE window_key IS NOT NULL;
+  `,
 ];

@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { openDatabase, type Db } from './database.js';
+import { DiskReserve } from './disk-reserve.js';
 import type {
   AddressRow,
   AuditEvent,
@@ -34,19 +35,63 @@ interface EventRecord {
   ip: string | null; client: string | null; actor: string | null; detail: string | null;
 }
 
+/** Client networks a merged failure aggregate lists (the recorder lists at most this many per process too). */
+const MERGED_NETWORKS = 8;
+
 const CREDENTIAL_SELECT = `SELECT
   c.id, c.state, c.retired_at, c.address_id, c.device_id,
   d.kind, d.name, d.state AS device_state, d.scopes, d.expires_at
   FROM credential c JOIN device d ON d.id = c.device_id`;
 
+export interface SqliteStoreOptions {
+  /**
+   * The event table holds at most about this many rows: past it, the oldest
+   * login records are deleted as new ones are written (administrative events
+   * are kept; they are few).
+   */
+  maxEvents?: number;
+  /** Bytes kept in reserve beside the database for administrative writes on a full disk; 0: none. */
+  reserveBytes?: number;
+  /** Told when an administrative write found the disk full, and whether the reserve let it through. */
+  onDiskFull?: (outcome: 'reserve-released' | 'failed') => void;
+}
+
+/** SQLite's "database or disk is full". */
+export function isDiskFull(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'SQLITE_FULL';
+}
+
+const DEFAULT_MAX_EVENTS = 1_000_000;
+
 /** The SQLite implementation of the store: prepared statements, one transaction per change. */
 export class SqliteStore implements CredentialStore {
   readonly #db: Db;
   readonly #sql: ReturnType<typeof prepare>;
+  readonly #maxEvents: number;
+  readonly #reserve: DiskReserve | null;
+  readonly #onDiskFull: (outcome: 'reserve-released' | 'failed') => void;
 
-  constructor(file: string) {
+  constructor(file: string, options: SqliteStoreOptions = {}) {
     this.#db = openDatabase(file);
     this.#sql = prepare(this.#db);
+    this.#maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
+    this.#reserve = file !== ':memory:' && (options.reserveBytes ?? 0) > 0 ? new DiskReserve(file, options.reserveBytes!) : null;
+    this.#reserve?.ensure();
+    this.#onDiskFull = options.onDiskFull ?? (() => {});
+  }
+
+  /** Whether login records should be dropped rather than written: the disk is short (see DiskReserve). */
+  diskShort(): boolean {
+    try {
+      return this.#reserve?.short() ?? false;
+    } catch {
+      return false; // cannot tell: let SQLite say
+    }
+  }
+
+  /** Whether the disk reserve is in place (false while given back on a full disk). */
+  get reserveHeld(): boolean | null {
+    return this.#reserve ? this.#reserve.held : null;
   }
 
   /** For the cross-process tests and the benchmark: the raw handle. */
@@ -85,6 +130,10 @@ export class SqliteStore implements CredentialStore {
     this.#sql.upgradeLegacy.run(digest, params, credentialId);
   }
 
+  deviceExpiry(deviceId: number): number | null | undefined {
+    return this.#sql.deviceExpiry.get(deviceId) as number | null | undefined;
+  }
+
   recordUsage(updates: readonly UsageUpdate[]): void {
     if (updates.length === 0) return;
     this.#batch(() => {
@@ -98,6 +147,8 @@ export class SqliteStore implements CredentialStore {
     if (events.length === 0) return;
     this.#batch(() => {
       for (const event of events) this.#insertEvent(event);
+      // ids only grow, so the id range is the row count's upper bound: one index probe, no count(*)
+      this.#sql.pruneLoginEvents.run(this.#maxEvents);
     });
   }
 
@@ -288,7 +339,24 @@ export class SqliteStore implements CredentialStore {
 
   /** BEGIN IMMEDIATE: take the write lock up front so a second process cannot interleave a read-then-write. */
   #write<T>(body: () => T): T {
-    return this.#db.transaction(body).immediate();
+    const transaction = this.#db.transaction(body);
+    try {
+      return transaction.immediate();
+    } catch (err) {
+      // a full disk: give the reserve back and try once more; an administrative change must not fail for want of a page
+      if (!isDiskFull(err)) throw err;
+      if (!this.#reserve?.release()) {
+        this.#onDiskFull('failed');
+        throw err;
+      }
+      this.#onDiskFull('reserve-released');
+      try {
+        return transaction.immediate();
+      } catch (again) {
+        if (isDiskFull(again)) this.#onDiskFull('failed');
+        throw again;
+      }
+    }
   }
 
   #revoke(addressId: number, deviceId: number, now: number): void {
@@ -311,9 +379,10 @@ export class SqliteStore implements CredentialStore {
   }
 
   #insertEvent(e: AuditEvent): void {
-    this.#sql.insertEvent.run(
+    (e.windowKey === undefined ? this.#sql.insertEvent : this.#sql.mergeEvent).run(
       e.at, e.lastAt ?? e.at, e.count ?? 1, e.type, e.address, e.deviceId ?? null, e.deviceName ?? null, e.reason ?? null,
       e.protocol ?? null, e.ip ?? null, e.client ?? null, e.actor ?? null, e.detail ? JSON.stringify(e.detail) : null,
+      ...(e.windowKey === undefined ? [] : [e.windowKey]),
     );
   }
 }
@@ -345,6 +414,7 @@ function prepare(db: Db) {
     bumpGeneration: q('UPDATE address SET generation = generation + 1 WHERE id = ?'),
     devicesOf: q(`SELECT * FROM device WHERE address_id = ? ORDER BY kind = 'device', id`),
     device: q('SELECT * FROM device WHERE id = ? AND address_id = ?'),
+    deviceExpiry: q('SELECT expires_at FROM device WHERE id = ?').pluck(),
     genericOf: q(`SELECT * FROM device WHERE address_id = ? AND kind = 'generic'`),
     insertDevice: q(`INSERT INTO device (address_id, kind, name, user, scopes, state, created_at, created_by, expires_at)
       VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)`),
@@ -358,6 +428,26 @@ function prepare(db: Db) {
     lastRevocation: q('SELECT max(seq) AS seq FROM revocation'),
     insertEvent: q(`INSERT INTO event (at, last_at, count, type, address, device_id, device_name, reason, protocol, ip, client, actor, detail)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    // a failure aggregate seen again (a later batch, another process): counts add up, networks merge, first seen first, capped
+    mergeEvent: q(`INSERT INTO event (at, last_at, count, type, address, device_id, device_name, reason, protocol, ip, client, actor, detail, window_key)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (window_key) WHERE window_key IS NOT NULL DO UPDATE SET
+        count = count + excluded.count,
+        at = min(at, excluded.at),
+        last_at = max(last_at, excluded.last_at),
+        detail = json_set(coalesce(excluded.detail, '{}'),
+          '$.networks', json((SELECT json_group_array(value) FROM (
+            SELECT value FROM (
+              SELECT value, 0 AS side, key FROM json_each(event.detail, '$.networks')
+              UNION ALL SELECT value, 1, key FROM json_each(excluded.detail, '$.networks'))
+            GROUP BY value ORDER BY min(side * 1000000 + key) LIMIT ${MERGED_NETWORKS}))),
+          '$.moreNetworks', json(CASE
+            WHEN json_extract(event.detail, '$.moreNetworks') OR json_extract(excluded.detail, '$.moreNetworks') THEN 'true'
+            WHEN (SELECT count(DISTINCT value) FROM (
+              SELECT value FROM json_each(event.detail, '$.networks')
+              UNION ALL SELECT value FROM json_each(excluded.detail, '$.networks'))) > ${MERGED_NETWORKS} THEN 'true'
+            ELSE 'false' END))`),
+    pruneLoginEvents: q(`DELETE FROM event WHERE id <= (SELECT max(id) FROM event) - ? AND type LIKE 'login.%'`),
     // by time, not id: login results are written in batches after the admin changes around them
     eventsAll: q('SELECT * FROM event ORDER BY at DESC, id DESC LIMIT ?'),
     eventsOf: q('SELECT * FROM event WHERE address = ? ORDER BY at DESC, id DESC LIMIT ?'),

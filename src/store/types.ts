@@ -88,9 +88,15 @@ export interface AuditEvent {
   /** Identical login results inside one flush window are stored once with a count. */
   count?: number;
   lastAt?: number;
+  /**
+   * A failure aggregate's identity: rows with the same key are one row, the
+   * counts added and the client networks (detail.networks) merged, whichever
+   * process writes them.
+   */
+  windowKey?: string;
 }
 
-export interface StoredEvent extends Required<Omit<AuditEvent, 'detail' | 'count' | 'lastAt'>> {
+export interface StoredEvent extends Required<Omit<AuditEvent, 'detail' | 'count' | 'lastAt' | 'windowKey'>> {
   id: number;
   detail: Record<string, unknown> | null;
   count: number;
@@ -129,6 +135,8 @@ export interface CredentialStore {
   pendingLegacy(addressId: number): LegacyCredential[];
   upgradeLegacy(credentialId: number, digest: Buffer, params: string): void;
   recordUsage(updates: readonly UsageUpdate[]): void;
+  /** The device's expiry (null: none); undefined when the device is gone. */
+  deviceExpiry(deviceId: number): number | null | undefined;
   appendEvents(events: readonly AuditEvent[]): void;
 
   // --- administration: each call is one durable transaction with its audit event

@@ -70,7 +70,12 @@ function describeEvent(e: EventEntry): string {
       return `${when(e.at)}  login ok      ${e.address}${device} ${where}${times}`;
     case 'login.fail': {
       const since = typeof e.detail?.since === 'string' ? e.detail.since : null;
-      return `${when(e.at)}  login failed  ${e.address} ${where}: ${describeReason(e.reason ?? '', e.deviceName, since)}${times}`;
+      // an aggregate lists its client networks; older rows name one IP
+      const networks = Array.isArray(e.detail?.networks) ? (e.detail.networks as string[]) : [];
+      const from = networks.length > 0
+        ? [e.protocol, `from ${networks.join(', ')}${e.detail?.moreNetworks === true ? ' and more' : ''}`, e.client ? `"${e.client}"` : null].filter(Boolean).join(' ')
+        : where;
+      return `${when(e.at)}  login failed  ${e.address ?? '(no valid address)'} ${from}: ${describeReason(e.reason ?? '', e.deviceName, since)}${times}`;
     }
     default:
       return `${when(e.at)}  ${e.type.padEnd(12)}  ${e.address ?? ''}${device}${e.actor ? ` by ${e.actor}` : ''}${e.detail ? ` ${JSON.stringify(e.detail)}` : ''}`;

@@ -100,4 +100,24 @@ describe('SqliteStore', () => {
     store.appendEvents([{ at: now, lastAt: now + 4, count: 3, type: 'login.fail', address: 'a@example.com', reason: 'wrong-password' }]);
     expect(store.events('a@example.com', 1)[0]).toMatchObject({ count: 3, reason: 'wrong-password', at: now, lastAt: now + 4 });
   });
+
+  it('caps the event table: past event_max_rows the oldest login records go first, administrative events stay', () => {
+    store.close();
+    store = new SqliteStore(file, { maxEvents: 1000 });
+    store.addAddress('a@example.com', randomBytes(16), 'test');
+    const at = Date.now();
+    for (let batch = 0; batch < 30; batch++) {
+      store.appendEvents(Array.from({ length: 100 }, (_, i) => ({
+        at: at + batch * 100 + i, type: 'login.ok', address: 'a@example.com', ip: `192.0.2.${i}`, protocol: 'imap',
+      })));
+    }
+    const count = (store.database.prepare('SELECT count(*) FROM event').pluck().get() as number);
+    expect(count).toBeLessThanOrEqual(1001);
+    expect(count).toBeGreaterThanOrEqual(900);
+    const events = store.events('a@example.com', 5000);
+    expect(events[0]!.type).toBe('address.add');
+    // the newest survived, the oldest went
+    expect(events.at(-1)!.at).toBe(at + 2999);
+    expect(events[1]!.at).toBeGreaterThan(at + 1000);
+  });
 });
