@@ -1,8 +1,8 @@
 import { stringify as toToml } from 'smol-toml';
 import { checkConfig, printableConfig, type ConfigCheck } from './config/check.js';
 import { ConfigError, configFilePath, loadConfigFile, type Config } from './config/load.js';
-import { startDaemon } from './daemon.js';
-import { createLogger } from './log/logger.js';
+import { startDaemon, type Daemon } from './daemon.js';
+import { createLogger, type Logger } from './log/logger.js';
 
 const USAGE = `usage: devicepassd [--config FILE] [--check-config]
   FILE defaults to $DEVICEPASS_CONFIG, then config/default.toml
@@ -13,6 +13,8 @@ exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error
 /** Exit codes: 2 says "fix the configuration (or the command line)", 1 "something failed while running". */
 const EXIT_RUNTIME = 1;
 const EXIT_CONFIG = 2;
+/** After the shutdown grace, what closing sockets and the last writes may take before the process gives up on them. */
+const FORCED_EXIT_MARGIN_MS = 5_000;
 
 interface Options {
   config: string | undefined;
@@ -78,7 +80,25 @@ export async function runDaemon(argv: string[]): Promise<void> {
     process.exit(EXIT_RUNTIME);
   });
   for (const warning of check.warnings) log.warn({ key: warning.key }, `configuration: ${warning.message}`);
-  let daemon;
+  // the handlers go in before anything starts: a signal during start must not take the default action
+  // (SIGHUP's is to end the process); it is acted on once the daemon is up
+  let daemon: Daemon | null = null;
+  let stopSignal: string | null = null;
+  let reloadWanted = false;
+  const stop = (signal: string) => {
+    if (stopSignal !== null && daemon !== null) {
+      log.warn({ signal }, 'second stop signal: exiting now');
+      process.exit(EXIT_RUNTIME);
+    }
+    stopSignal = signal;
+    if (daemon) drainAndExit(daemon, signal, log);
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => {
+    if (daemon && stopSignal === null) void reload(daemon, file, log);
+    else reloadWanted = true;
+  });
   try {
     daemon = await startDaemon(config, log);
   } catch (err) {
@@ -87,10 +107,46 @@ export async function runDaemon(argv: string[]): Promise<void> {
     process.exitCode = EXIT_RUNTIME;
     return;
   }
-  const stop = (signal: string) => {
-    log.info({ signal }, 'stopping');
-    void daemon.stop().then(() => process.exit(0));
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  if (stopSignal !== null) drainAndExit(daemon, stopSignal, log);
+  else if (reloadWanted) void reload(daemon, file, log);
+}
+
+/** SIGTERM: the daemon drains for [daemon] shutdown_grace, then the process exits 0; a bound past that exits anyway. */
+function drainAndExit(daemon: Daemon, signal: string, log: Logger): void {
+  const grace = daemon.config.daemon.shutdown_grace;
+  log.info({ signal, graceMs: grace }, 'stopping: no new connections, letting work in flight finish');
+  // the grace bounds the drain; this bounds everything after it (closing sockets, the last writes)
+  setTimeout(() => {
+    log.error('stop did not finish in time: exiting now');
+    process.exit(EXIT_RUNTIME);
+  }, grace + FORCED_EXIT_MARGIN_MS).unref();
+  daemon.stop(grace).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      log.fatal({ err }, 'stop failed');
+      process.exit(EXIT_RUNTIME);
+    },
+  );
+}
+
+/** SIGHUP: the same file read and checked again; anything wrong with it leaves the running configuration as it is. */
+async function reload(daemon: Daemon, file: string, log: Logger): Promise<void> {
+  let next: Config;
+  try {
+    next = loadConfigFile(file);
+  } catch (err) {
+    log.error({ file, problem: err instanceof ConfigError ? err.message : String(err) }, 'reload refused: the configuration does not load; the running one stays');
+    return;
+  }
+  const check = checkConfig(next);
+  if (check.errors.length > 0) {
+    log.error({ file, problems: check.errors }, 'reload refused: the configuration has errors; the running one stays');
+    return;
+  }
+  for (const warning of check.warnings) log.warn({ key: warning.key }, `configuration: ${warning.message}`);
+  try {
+    await daemon.reload(next);
+  } catch (err) {
+    log.error({ file, err }, 'reload refused: the running configuration stays');
+  }
 }

@@ -13,7 +13,7 @@ import type { HashParams } from './credentials/digest.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { ConnectionGates } from './net/connection-gate.js';
 import { NetworkSet } from './net/networks.js';
-import { loadTlsMaterial } from './net/tls.js';
+import { loadTlsMaterial, TlsCredentials } from './net/tls.js';
 import { VERSION } from './paths.js';
 import { ExpiryWatcher } from './sessions/expiry-watcher.js';
 import { JournalTailer } from './sessions/journal-tailer.js';
@@ -21,7 +21,8 @@ import { SessionRegistry } from './sessions/registry.js';
 import { backupDatabase } from './store/backup.js';
 import { schemaVersion } from './store/database.js';
 import { SqliteStore } from './store/sqlite-store.js';
-import { SURFACES, type Surface } from './surfaces.js';
+import { planReload, type ReloadPlan } from './reload.js';
+import { SURFACES, type FrontContext, type Surface } from './surfaces.js';
 
 export const DATABASE_FILE = 'devicepass.db';
 const JOURNAL_POLL_MS = 50;
@@ -44,8 +45,22 @@ export interface Daemon {
   readonly surfaces: readonly Surface[];
   /** The fronts' connection counts and limits met. */
   readonly connections: ConnectionGates;
-  stop(): Promise<void>;
+  /**
+   * Takes up a new configuration (SIGHUP): the certificate files are read
+   * again, the reloadable keys apply to what starts after the call, the rest
+   * is named in the plan and kept. Throws, changing nothing, when the new
+   * certificate cannot be used.
+   */
+  reload(next: Config): Promise<ReloadPlan>;
+  /**
+   * Stops: refuse new connections, let logins being decided and SMTP messages
+   * in flight finish for up to `graceMs`, then end every session (IMAP BYE,
+   * SMTP 421), write what is pending and close the store.
+   */
+  stop(graceMs?: number): Promise<void>;
 }
+
+const DRAIN_POLL_MS = 25;
 
 /** Every file and socket the daemon uses, logged once at start so an operator sees where things went. */
 function daemonPaths(config: Config, tlsSource: string | null): Record<string, unknown> {
@@ -57,6 +72,23 @@ function daemonPaths(config: Config, tlsSource: string | null): Record<string, u
     control: config.control.socket,
     tls: tlsSource,
     dovecot_auth: unix(config.dovecot_auth.listen),
+  };
+}
+
+/** The throttle's numbers from [auth]: at start, and again on reload. */
+export function throttleOptions(config: Config) {
+  return {
+    failureDelayMs: config.auth.failure_delay,
+    failureDelayMaxMs: config.auth.failure_delay_max,
+    lockoutFailures: config.auth.lockout_failures,
+    lockoutWindowMs: config.auth.lockout_window,
+    ipv4Prefix: config.auth.ipv4_prefix,
+    ipv6Prefix: config.auth.ipv6_prefix,
+    hashRate: config.auth.network_hash_rate,
+    hashBurst: config.auth.network_hash_burst,
+    maxNetworks: config.auth.throttle_max_networks,
+    maxAddresses: config.auth.throttle_max_addresses,
+    maxNetworksPerAddress: 64,
   };
 }
 
@@ -85,20 +117,7 @@ export function createCore(config: Config, log: Logger, databaseFile = path.join
   // who is trusted is decided by each front from its transport (LoginAttempt.trusted); the throttle
   // itself exempts no address, or a client-supplied one (a SASL peer's rip=) could claim the exemption
   const trustedNetworks = new NetworkSet(config.auth.trusted_networks);
-  const throttle = new Throttle({
-    trusted: new NetworkSet([]),
-    failureDelayMs: config.auth.failure_delay,
-    failureDelayMaxMs: config.auth.failure_delay_max,
-    lockoutFailures: config.auth.lockout_failures,
-    lockoutWindowMs: config.auth.lockout_window,
-    ipv4Prefix: config.auth.ipv4_prefix,
-    ipv6Prefix: config.auth.ipv6_prefix,
-    hashRate: config.auth.network_hash_rate,
-    hashBurst: config.auth.network_hash_burst,
-    maxNetworks: config.auth.throttle_max_networks,
-    maxAddresses: config.auth.throttle_max_addresses,
-    maxNetworksPerAddress: 64,
-  });
+  const throttle = new Throttle({ trusted: new NetworkSet([]), ...throttleOptions(config) });
   const recorder = new LoginRecorder(store, log, { flushIntervalMs: 1000, maxBuffered: 10_000, failureWindowMs: config.auth.audit_window });
   // login records are what a short disk gives up first
   recorder.shedWhen(() => store.diskShort());
@@ -161,12 +180,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     { socketPath: config.control.socket, group: config.control.group, maxRequestBytes: config.control.max_request_bytes },
     log,
   );
-  let tlsSource: string | null = null;
+  let current = config;
+  let tls: TlsCredentials | null = null;
   try {
     await control.listen();
     if (SURFACES.length > 0) {
-      const tls = await loadTlsMaterial(config, log);
-      tlsSource = tls.source;
+      tls = new TlsCredentials(await loadTlsMaterial(config, log));
       const storeHealthy = () => {
         try {
           return schemaVersion(store.database) > 0;
@@ -175,7 +194,13 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
         }
       };
       const storeStats = () => ({ loginRecordsDropped: recorder.stats().dropped, diskReserveHeld: store.reserveHeld });
-      const ctx = { config, log, authenticator: core.authenticator, registry, trustedNetworks, tls, storeHealthy, storeStats, connections };
+      const ctx: FrontContext = {
+        // fronts read the configuration when a connection or login starts, so a reload reaches what starts after it
+        get config() {
+          return current;
+        },
+        log, authenticator: core.authenticator, registry, trustedNetworks, tls, storeHealthy, storeStats, connections,
+      };
       for (const factory of SURFACES) {
         const surface = factory(ctx);
         if (!surface) continue;
@@ -192,11 +217,21 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     throw err;
   }
   ready = true;
-  log.info({ version: VERSION, pid: process.pid, paths: daemonPaths(config, tlsSource) }, 'devicepassd started');
+  log.info({ version: VERSION, pid: process.pid, paths: daemonPaths(config, tls?.material.source ?? null) }, 'devicepassd started');
 
   let stopping: Promise<void> | null = null;
+  const drain = async (graceMs: number) => {
+    for (const surface of surfaces) surface.stopAccepting?.();
+    const deadline = Date.now() + graceMs;
+    const busy = () => core.authenticator.deciding + surfaces.reduce((n, s) => n + (s.busy?.() ?? 0), 0);
+    if (busy() > 0) log.info({ logins: core.authenticator.deciding, graceMs }, 'letting logins and messages in flight finish');
+    while (busy() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+    if (busy() > 0) log.warn({ busy: busy() }, 'shutdown grace over: ending what is still in flight');
+  };
   return {
-    config,
+    get config() {
+      return current;
+    },
     log,
     store,
     authenticator: core.authenticator,
@@ -205,8 +240,22 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     expiry: core.expiry,
     surfaces,
     connections,
-    stop: () =>
+    reload: async (next) => {
+      const plan = planReload(current, next);
+      // the files are read again even when their paths did not change: renewal replaces them in place
+      if (tls) tls.replace(await loadTlsMaterial(plan.effective, log));
+      current = plan.effective;
+      log.level = current.log.level;
+      trustedNetworks.replace(current.auth.trusted_networks);
+      throttle.reconfigure(throttleOptions(current));
+      for (const surface of surfaces) surface.reload?.();
+      if (plan.needRestart.length > 0) log.warn({ keys: plan.needRestart }, 'configuration reloaded; these changes need a restart and were not applied');
+      log.info({ changed: plan.applied, tls: tls?.material.source ?? null }, 'configuration reloaded');
+      return plan;
+    },
+    stop: (graceMs = 0) =>
       (stopping ??= (async () => {
+        await drain(graceMs);
         for (const timer of timers) clearInterval(timer);
         tailer.stop();
         core.expiry.stop();

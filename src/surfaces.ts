@@ -7,7 +7,7 @@ import type { Config } from './config/load.js';
 import type { Logger } from './log/logger.js';
 import type { ConnectionGates } from './net/connection-gate.js';
 import type { NetworkSet } from './net/networks.js';
-import type { TlsMaterial } from './net/tls.js';
+import type { TlsCredentials } from './net/tls.js';
 import type { SessionRegistry } from './sessions/registry.js';
 
 /**
@@ -24,7 +24,8 @@ export interface FrontContext {
   registry: SessionRegistry;
   /** `[auth] trusted_networks`: plaintext logins allowed, exempt from the throttle. */
   trustedNetworks: NetworkSet;
-  tls: TlsMaterial;
+  /** The current certificate: read `context` at each handshake, so a reload reaches new connections. */
+  tls: TlsCredentials;
   /** Where each front gets its connection limits from (one gate per front), read by /metrics. */
   connections: ConnectionGates;
   /** A cheap read of the store, for health checks. */
@@ -44,6 +45,12 @@ export interface Surface {
   start(): Promise<void>;
   /** Stops accepting, then ends live sessions; resolves when all sockets are closed. */
   stop(): Promise<void>;
+  /** A graceful stop begins: refuse new connections, keep the open ones (stop() ends them). */
+  stopAccepting?(): void;
+  /** Work a graceful stop waits for before stop(), e.g. SMTP messages between DATA and the upstream's verdict. */
+  busy?(): number;
+  /** The configuration was reloaded (ctx.config is the new one): take up what this surface had copied from the old. */
+  reload?(): void;
   /** Bound addresses, for status and for tests that listen on port 0. */
   addresses(): string[];
 }

@@ -68,12 +68,28 @@ export class Authenticator {
   readonly #upgrading = new Set<number>();
   readonly #upgradesDone = new Set<() => void>();
 
+  #deciding = 0;
+
   constructor(deps: AuthenticatorDeps) {
     this.#d = { now: Date.now, budget: new FailureBudget({ maxMs: 5000, kindTtlMs: 86_400_000, maxKinds: 256 }), ...deps };
     this.#paramsText = formatParams(deps.params);
   }
 
+  /** Logins being decided now (a graceful stop lets them finish). */
+  get deciding(): number {
+    return this.#deciding;
+  }
+
   async authenticate(attempt: LoginAttempt): Promise<LoginResult> {
+    this.#deciding++;
+    try {
+      return await this.#decide(attempt);
+    } finally {
+      this.#deciding--;
+    }
+  }
+
+  async #decide(attempt: LoginAttempt): Promise<LoginResult> {
     let result: LoginResult;
     try {
       const address = normalizeAddress(attempt.address);

@@ -66,7 +66,7 @@ export type Refusal = 'network-rate' | 'address-network';
  * (cached) password never comes here. Trusted networks are exempt.
  */
 export class Throttle {
-  readonly #o: Required<ThrottleOptions>;
+  #o: Required<ThrottleOptions>;
   readonly #networks: LRUCache<string, NetworkState>;
   readonly #addresses: LRUCache<string, AddressState>;
 
@@ -76,6 +76,11 @@ export class Throttle {
     const common = { ttl: this.#o.lockoutWindowMs, ttlResolution: 0, perf: { now: () => this.#o.now() } } as const;
     this.#networks = new LRUCache<string, NetworkState>({ max: this.#o.maxNetworks, ...common });
     this.#addresses = new LRUCache<string, AddressState>({ max: this.#o.maxAddresses, ...common });
+  }
+
+  /** A reload: new numbers apply from the next attempt; what each network and address has collected so far stays. */
+  reconfigure(options: Omit<ThrottleOptions, 'trusted' | 'now'>): void {
+    this.#o = { ...this.#o, ...options };
   }
 
   isTrusted(ip: string): boolean {

@@ -97,6 +97,11 @@ export function listenAddresses(list: readonly string[]): ListenAddress[] {
   return list.map((entry) => parseListen(entry)!);
 }
 
+/** A configuration built by hand (a reload's effective one) gets the same protection as a loaded one. */
+export function freezeConfig(config: Config): Config {
+  return deepFreeze(config);
+}
+
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
     for (const child of Object.values(value)) deepFreeze(child);

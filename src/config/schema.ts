@@ -49,6 +49,10 @@ export const configSchema = z.strictObject({
     group: z.string().default(''),
     max_request_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(32 * 1024 * 1024),
   }),
+  daemon: section({
+    /** SIGTERM: how long logins being decided and SMTP messages in flight may take to finish before every session is ended. */
+    shutdown_grace: duration.prefault('30s'),
+  }),
   log: section({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   }),

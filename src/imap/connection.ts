@@ -37,7 +37,8 @@ export interface ConnectionOptions {
   readonly socket: Socket;
   readonly implicitTls: boolean;
   readonly endpoint: ClientEndpoint;
-  readonly secureContext: tls.SecureContext;
+  /** Read when STARTTLS begins: a reloaded certificate reaches it. */
+  readonly secureContext: () => tls.SecureContext;
   /** Refuse a PROXY header as the first bytes (the peer is not a trusted proxy, or already sent one). */
   readonly refuseProxyHeader: boolean;
   /** The front's limits, and this connection's place in their counts. */
@@ -344,7 +345,7 @@ export class ImapConnection {
     raw.off('close', this.#onClose);
     raw.off('error', this.#onError);
     raw.on('error', () => undefined); // the TLS socket reports errors from here on
-    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.#o.secureContext });
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.#o.secureContext() });
     this.#upgrading = false;
     this.#socket = secure;
     this.#secure = true;

@@ -31,7 +31,8 @@ const REFUSAL_LINGER_MS = 5_000;
 export interface ImapListenerOptions {
   readonly ctx: FrontContext;
   readonly implicitTls: boolean;
-  readonly secureContext: tls.SecureContext;
+  /** Read at each handshake: a reloaded certificate reaches new connections. */
+  readonly secureContext: () => tls.SecureContext;
   /** Peers whose PROXY header is believed, and required. */
   readonly trustedProxies: NetworkSet;
   /** The front's connection limits, shared by all its listeners. */
@@ -59,6 +60,9 @@ export class ImapListener {
     this.#server.on('error', (err) => options.ctx.log.error({ surface: 'imap', err: { message: err.message } }, 'IMAP listener error'));
   }
 
+  /** Resolves once the server has closed and every socket it accepted is gone. */
+  #closed: Promise<void> | null = null;
+
   get address(): string {
     return this.#bound;
   }
@@ -69,9 +73,15 @@ export class ImapListener {
     return this.#bound;
   }
 
+  /** New connections are refused from now on; the open ones go on until close(). */
+  stopAccepting(): void {
+    this.#closed ??= closeServer(this.#server);
+  }
+
   /** Stops accepting, says BYE to every client (proxied or not), and resolves once all sockets are gone. */
   async close(): Promise<void> {
-    const closed = closeServer(this.#server);
+    this.stopAccepting();
+    const closed = this.#closed!;
     for (const connection of this.#connections) connection.close();
     const timer = setTimeout(() => {
       for (const socket of this.#sockets) socket.destroy();
@@ -114,7 +124,7 @@ export class ImapListener {
     const admission = this.#o.gate.admit(endpoint.clientIp);
     if (!admission.ok) return this.#refuse(socket);
     socket.once('close', () => admission.ticket.release());
-    const stream = implicitTls ? new tls.TLSSocket(socket, { isServer: true, secureContext }) : socket;
+    const stream = implicitTls ? new tls.TLSSocket(socket, { isServer: true, secureContext: secureContext() }) : socket;
     const connection = new ImapConnection({
       ctx,
       socket: stream,
@@ -142,7 +152,7 @@ export class ImapListener {
     }
     if (tlsRefusals >= MAX_TLS_REFUSALS) return void socket.destroy();
     tlsRefusals++;
-    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: this.#o.secureContext });
+    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: this.#o.secureContext() });
     secure.on('error', () => undefined);
     secure.once('secure', () => secure.end(bye));
     socket.once('close', () => tlsRefusals--);

@@ -1,5 +1,4 @@
 import { NetworkSet } from '../net/networks.js';
-import { secureContext } from '../net/tls.js';
 import type { FrontContext, Surface, SurfaceFactory } from '../surfaces.js';
 import { ImapListener } from './server.js';
 
@@ -25,7 +24,7 @@ class ImapSurface implements Surface {
 
   async start(): Promise<void> {
     const { imap } = this.#ctx.config;
-    const context = secureContext(this.#ctx.tls);
+    const context = () => this.#ctx.tls.context;
     const trustedProxies = new NetworkSet(imap.trusted_proxies);
     const gate = this.#ctx.connections.gate('imap', {
       maxConnections: imap.max_connections,
@@ -40,6 +39,10 @@ class ImapSurface implements Surface {
       const bound = await listener.listen(address);
       this.#ctx.log.info({ surface: 'imap', listen: bound, tls: implicitTls ? 'implicit' : 'starttls' }, 'IMAP front listening');
     }
+  }
+
+  stopAccepting(): void {
+    for (const listener of this.#listeners) listener.stopAccepting();
   }
 
   async stop(): Promise<void> {

@@ -6,20 +6,32 @@ const MEMO_LIMIT = 4096;
 
 /** A set of networks ("trusted_networks"); IPv4-mapped IPv6 clients match their IPv4 network. */
 export class NetworkSet {
-  readonly #list = new BlockList();
+  #list = new BlockList();
   /**
-   * The set never changes, and the same client addresses come back on every
+   * The set changes only on reload, and the same client addresses come back on every
    * connection, while BlockList.check parses the address each time: it was
    * measurable among the per-login costs of the IMAP front.
    */
   readonly #memo = new Map<string, boolean>();
 
   constructor(cidrs: readonly string[]) {
+    this.#list = NetworkSet.#build(cidrs);
+  }
+
+  /** A reload: every holder of this set sees the new networks from the next question on. */
+  replace(cidrs: readonly string[]): void {
+    this.#list = NetworkSet.#build(cidrs);
+    this.#memo.clear();
+  }
+
+  static #build(cidrs: readonly string[]): BlockList {
+    const list = new BlockList();
     for (const text of cidrs) {
       const cidr = parseCidr(text);
       if (!cidr) throw new Error(`not a network: ${text}`);
-      this.#list.addSubnet(cidr.address, cidr.prefix, cidr.family);
+      list.addSubnet(cidr.address, cidr.prefix, cidr.family);
     }
+    return list;
   }
 
   has(ip: string): boolean {

@@ -51,3 +51,42 @@ export function serverTlsOptions(material: TlsMaterial): tls.TlsOptions {
 export function secureContext(material: TlsMaterial): tls.SecureContext {
   return tls.createSecureContext(serverTlsOptions(material));
 }
+
+/**
+ * The certificate every TLS listener uses now. A reload replaces it as a
+ * whole: the new context is built first (so a bad pair is refused and the
+ * old one stays), then new handshakes get it, while sessions already
+ * encrypted keep the one they negotiated.
+ */
+export class TlsCredentials {
+  #material: TlsMaterial;
+  #context: tls.SecureContext;
+  readonly #listeners: Array<(material: TlsMaterial) => void> = [];
+
+  constructor(material: TlsMaterial) {
+    this.#material = material;
+    this.#context = secureContext(material);
+  }
+
+  get material(): TlsMaterial {
+    return this.#material;
+  }
+
+  /** The context for the next handshake: read it then, not once at start. */
+  get context(): tls.SecureContext {
+    return this.#context;
+  }
+
+  /** Throws (changing nothing) when the pair does not make a context. */
+  replace(material: TlsMaterial): void {
+    const context = secureContext(material);
+    this.#material = material;
+    this.#context = context;
+    for (const listener of this.#listeners) listener(material);
+  }
+
+  /** For servers that hold their own copy of the context (smtp-server). */
+  onReplace(listener: (material: TlsMaterial) => void): void {
+    this.#listeners.push(listener);
+  }
+}

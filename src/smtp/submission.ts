@@ -67,8 +67,10 @@ type Done = (err?: Error | null) => void;
  */
 export class SubmissionFront {
   readonly #ctx: FrontContext;
-  readonly #o: SubmissionOptions;
+  #o: SubmissionOptions;
   readonly #connections = new Map<string, Connection>();
+  /** Messages between DATA and the upstream's verdict: a graceful stop lets them finish. */
+  #messagesInFlight = 0;
 
   constructor(ctx: FrontContext, options: SubmissionOptions) {
     this.#ctx = ctx;
@@ -79,6 +81,15 @@ export class SubmissionFront {
     return this.#connections.size;
   }
 
+  get messagesInFlight(): number {
+    return this.#messagesInFlight;
+  }
+
+  /** A reload: the sender policy, the upstream for new relays, the failure limit; sessions already relaying keep theirs. */
+  reconfigure(options: Pick<SubmissionOptions, 'senderPolicy' | 'relay' | 'maxAuthFailures' | 'loginTimeoutMs'>): void {
+    this.#o = { ...this.#o, ...options };
+  }
+
   /** The hooks for one listener; `server` is read lazily because the server is built from them. */
   hooks(server: () => SMTPServer): Hooks {
     return {
@@ -87,7 +98,14 @@ export class SubmissionFront {
       onAuth: (auth, session, done) => this.#guard(this.#onAuth(auth, session, done), session, () => done(null, temporaryAuthFailure())),
       onMailFrom: (address, session, done) => this.#guard(this.#onMailFrom(address, session, done), session, done),
       onRcptTo: (address, session, done) => this.#guard(this.#onRcptTo(address, session, done), session, done),
-      onData: (stream, session, done) => this.#guard(this.#onData(stream, session, done), session, done),
+      onData: (stream, session, done) => {
+        this.#messagesInFlight++;
+        const finish = (err?: Error | null, message?: string) => {
+          this.#messagesInFlight--;
+          done(err, message);
+        };
+        this.#guard(this.#onData(stream, session, finish), session, finish);
+      },
       onClose: (session) => this.#onClose(session),
     };
   }

@@ -34,23 +34,48 @@ class SmtpSurface implements Surface {
   readonly #servers: SMTPServer[] = [];
   readonly #bound: string[] = [];
   readonly #serverName: string;
+  readonly #closing: Array<Promise<void>> = [];
 
   constructor(ctx: FrontContext) {
     this.#ctx = ctx;
     const { smtp } = ctx.config;
     this.#serverName = smtp.hostname || hostname();
     this.#front = new SubmissionFront(ctx, {
-      senderPolicy: new SenderPolicy(smtp.sender_policy, smtp.aliases),
-      relay: { ...smtp.upstream, heloName: this.#serverName },
-      maxAuthFailures: smtp.max_auth_failures,
+      ...this.#reloadable(),
       gate: ctx.connections.gate('smtp', {
         maxConnections: smtp.max_connections,
         maxPerNetwork: smtp.max_connections_per_network,
         maxUnauthenticated: smtp.max_unauthenticated,
         maxUnauthenticatedPerNetwork: smtp.max_unauthenticated_per_network,
       }),
-      loginTimeoutMs: smtp.login_timeout,
     });
+    // new handshakes (implicit TLS and STARTTLS) get a renewed certificate; smtp-server keeps its own contexts
+    ctx.tls.onReplace((material) => {
+      for (const server of this.#servers) server.updateSecureContext(serverTlsOptions(material));
+    });
+  }
+
+  /** What a reload changes for the sessions that start after it. */
+  #reloadable() {
+    const { smtp } = this.#ctx.config;
+    return {
+      senderPolicy: new SenderPolicy(smtp.sender_policy, smtp.aliases),
+      relay: { ...smtp.upstream, heloName: this.#serverName },
+      maxAuthFailures: smtp.max_auth_failures,
+      loginTimeoutMs: smtp.login_timeout,
+    };
+  }
+
+  reload(): void {
+    this.#front.reconfigure(this.#reloadable());
+  }
+
+  stopAccepting(): void {
+    for (const server of this.#servers) this.#closing.push(new Promise<void>((resolve) => server.close(() => resolve())));
+  }
+
+  busy(): number {
+    return this.#front.messagesInFlight;
   }
 
   async start(): Promise<void> {
@@ -68,9 +93,9 @@ class SmtpSurface implements Surface {
 
   async stop(): Promise<void> {
     // stop accepting first, then end the live sessions; smtp-server resolves once every socket is gone
-    const closing = this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+    if (this.#closing.length === 0) this.stopAccepting();
     this.#front.closeAll(SMTP_REPLIES.shuttingDown);
-    await Promise.all(closing);
+    await Promise.all(this.#closing);
     this.#servers.length = 0;
   }
 
@@ -82,7 +107,7 @@ class SmtpSurface implements Surface {
     const { smtp } = this.#ctx.config;
     let server: SMTPServer | undefined;
     const options: SMTPServerOptions = {
-      ...serverTlsOptions(this.#ctx.tls),
+      ...serverTlsOptions(this.#ctx.tls.material),
       secure,
       name: this.#serverName,
       authMethods: ['PLAIN', 'LOGIN'],

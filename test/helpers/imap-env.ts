@@ -23,6 +23,8 @@ export interface ImapEnv {
 export interface ImapEnvOptions {
   imap?: Record<string, unknown>;
   auth?: Record<string, unknown>;
+  /** [tls] cert/key files (default: the generated development certificate). */
+  tls?: { cert: string; key: string };
   /** [hashing] overrides (default: the fast test parameters). */
   hashing?: Record<string, unknown>;
   /** Device names with their chosen passwords (undefined = generated). */
@@ -47,6 +49,7 @@ export async function startImapEnv(options: ImapEnvOptions = {}): Promise<ImapEn
         ...options.imap,
       },
       ...(options.auth ? { auth: options.auth } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
       ...(options.hashing ? { hashing: options.hashing } : {}),
       smtp: { listen: [], listen_tls: [] },
       http: { listen: [] },

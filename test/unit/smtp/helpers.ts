@@ -117,6 +117,8 @@ export class FakeMta {
   readonly refuseRecipients = new Set<string>();
   /** Set to refuse the next messages at the end of DATA with this code and text. */
   refuseData: { code: number; message: string } | null = null;
+  /** Milliseconds the verdict on a message is held after its last byte (a slow queue). */
+  holdDataMs = 0;
   /** Connections accepted so far. */
   connections = 0;
   readonly #server: SMTPServer;
@@ -139,7 +141,7 @@ export class FakeMta {
       onData: (stream: SMTPServerDataStream, session, done) => {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
+        stream.on('end', () => setTimeout(() => {
           if (this.refuseData) return done(Object.assign(new Error(this.refuseData.message), { responseCode: this.refuseData.code }));
           const xclient = session.xClient;
           this.received.push({
@@ -151,7 +153,7 @@ export class FakeMta {
             helo: session.hostNameAppearsAs || null,
           });
           done(null, `Ok: queued as FAKE${this.received.length}`);
-        });
+        }, this.holdDataMs));
       },
     });
     this.#server.on('error', () => undefined);
