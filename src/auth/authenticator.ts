@@ -82,10 +82,32 @@ export class Authenticator {
 
   async authenticate(attempt: LoginAttempt): Promise<LoginResult> {
     this.#deciding++;
+    const started = performance.now();
     try {
-      return await this.#decide(attempt);
+      const result = await this.#decide(attempt);
+      this.#logResult(attempt, result, performance.now() - started);
+      return result;
     } finally {
       this.#deciding--;
+    }
+  }
+
+  /**
+   * One line per login result, whatever the surface, for operators and
+   * fail2ban: the client address comes first, right after the fixed fields,
+   * so a pattern anchored there cannot be fooled by what a client puts in the
+   * address it types (that comes later, JSON-escaped).
+   */
+  #logResult(attempt: LoginAttempt, result: LoginResult, ms: number): void {
+    const common = { protocol: attempt.protocol, client: attempt.clientName ?? null, ms: Math.round(ms * 10) / 10 };
+    if (result.ok) {
+      this.#d.log.info(
+        { ip: attempt.clientIp, login: 'ok', address: result.address, device_id: result.generic ? 'generic' : result.deviceId, device: result.deviceName, ...common, cached: result.cached },
+        'login ok',
+      );
+    } else {
+      const address = result.address ?? truncate(attempt.address);
+      this.#d.log.info({ ip: attempt.clientIp, login: 'failed', reason: result.reason, address, device: result.deviceName, ...common, cached: result.cached }, 'login failed');
     }
   }
 

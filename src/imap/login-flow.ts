@@ -49,7 +49,8 @@ export async function runLogin(input: LoginFlowInput, credentials: Credentials):
   if (!input.isOpen()) return { kind: 'gone' };
   if (!result.ok) {
     const reply = authReply(result).imap;
-    input.log().info({ address: address.slice(0, 256), mechanism: credentials.mechanism, reason: result.reason }, 'IMAP login failed');
+    // the Authenticator logs every result at info; this adds the mechanism for debugging
+    input.log().debug({ address: address.slice(0, 256), mechanism: credentials.mechanism, reason: result.reason }, 'IMAP login failed');
     return { kind: 'answer', result: { response: 'NO', code: { name: reply.code }, message: reply.text, failedLogin: !result.temporary } };
   }
   const sessionLog = input.sessionLog({ address: result.address, deviceId: result.deviceId });

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -44,7 +45,12 @@ export function censorSecrets<T>(value: T, depth = 0): T {
   return (copy ?? value) as T;
 }
 
+/**
+ * JSON lines on stderr for journald and log shippers; when stderr is a
+ * terminal (someone running it by hand), one readable line per entry instead.
+ */
 export function createLogger(level: LevelWithSilent, destination?: pino.DestinationStream): Logger {
+  destination ??= process.stderr.isTTY ? pretty({ destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true }) : undefined;
   const root = pino(
     {
       level,

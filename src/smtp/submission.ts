@@ -178,7 +178,7 @@ export class SubmissionFront {
       if (!result.ok) {
         const reply = authReply(result).smtp;
         if (!result.temporary) connection.failures++;
-        log.info({ method: auth.method, address: result.address ?? username.slice(0, 254), reason: result.reason }, 'SMTP login failed');
+        log.debug({ method: auth.method, address: result.address ?? username.slice(0, 254), reason: result.reason }, 'SMTP login failed');
         return refuse({ code: reply.code, text: `${reply.enhanced} ${reply.text}` });
       }
       const since = Date.now();
@@ -189,7 +189,7 @@ export class SubmissionFront {
       connection.login = { address: result.address, deviceId: result.deviceId, deviceName: result.deviceName, unregister };
       clearTimeout(connection.loginDeadline);
       connection.ticket.authenticated();
-      log.info({ method: auth.method, address: result.address, device: result.deviceName, cached: result.cached }, 'SMTP login');
+      log.debug({ method: auth.method, address: result.address, device: result.deviceName, cached: result.cached }, 'SMTP login');
       done(null, { user: result.address });
       // the client's MAIL FROM is a round trip away: connecting and handing over meanwhile hides that work
       connection.opening = Relay.open(this.#o.relay, { address: result.address, clientIp, clientName });
