@@ -126,9 +126,11 @@ export class SaslServer {
     socket.write(formatHandshake({ mechanisms: MECHANISMS, spid: process.pid, cuid, cookie: randomBytes(16).toString('hex') }));
 
     socket.on('data', (chunk: Buffer) => {
-      idle.refresh();
       try {
-        for (const line of splitter.push(chunk)) {
+        const lines = splitter.push(chunk);
+        // silence is measured between whole lines: a byte now and then does not keep a connection open
+        if (lines.length > 0) idle.refresh();
+        for (const line of lines) {
           if (socket.destroyed) return;
           requests.handleLine(line);
         }
