@@ -142,6 +142,11 @@ async function startDevicepass(dir: string, upstream: { port: number; user: stri
   const { child, cli } = await spawnDevicepassd(dir, `[imap]
 listen = ["127.0.0.1:${plainPort}"]
 listen_tls = ["127.0.0.1:${tlsPort}"]
+# every session of the benchmark comes from loopback, up to ${Math.max(...IDLE)} at once: one client network
+max_connections = ${Math.max(...IDLE) + 1000}
+max_connections_per_network = ${Math.max(...IDLE) + 1000}
+max_unauthenticated = ${Math.max(...IDLE) + 1000}
+max_unauthenticated_per_network = ${Math.max(...IDLE) + 1000}
 [imap.upstream]
 host = "127.0.0.1"
 port = ${upstream.port}

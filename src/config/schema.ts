@@ -160,7 +160,7 @@ export const configSchema = z.strictObject({
     trusted_sockets: z.array(z.string().min(1)).default([]),
     /** TCP peers (their own address, not rip=) whose requests are exempt likewise. */
     trusted_peers: z.array(cidr).default([]),
-    /** A connection with no request in progress and silent this long is closed. */
+    /** A connection silent this long while none of its requests is being decided is closed. */
     idle_timeout: duration.prefault('5m'),
     /** Requests one connection may have unanswered; more get a temporary FAIL. */
     max_pending_per_connection: z.number().int().min(1).max(4096).default(256),

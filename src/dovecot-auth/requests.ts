@@ -65,6 +65,13 @@ export class RequestOrchestrator {
     return this.#pending.size;
   }
 
+  /** Requests the Authenticator is deciding; the others wait for the client's CONT. */
+  get deciding(): number {
+    let n = 0;
+    for (const p of this.#pending.values()) if (p.deciding) n++;
+    return n;
+  }
+
   handleLine(text: string): void {
     if (this.#closed) return;
     const { command, args } = parseLine(text);

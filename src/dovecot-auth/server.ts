@@ -20,7 +20,7 @@ export interface SaslServerOptions {
   maxPendingPerConnection?: number;
   /** Connections in total and per client network (TCP peers; Unix socket peers count in the total). */
   gate: ConnectionGate;
-  /** A connection with nothing in progress that stays silent this long is closed. */
+  /** A connection that stays silent this long while none of its requests is being decided is closed. */
   idleTimeoutMs: number;
   /** Unix socket paths whose clients are exempt from the failure delay and lockout. */
   trustedSockets: ReadonlySet<string>;
@@ -96,8 +96,8 @@ export class SaslServer {
     let outgoing = '';
     const idle = setTimeout(() => onIdle(), this.#o.idleTimeoutMs).unref();
     const onIdle = () => {
-      // a request waiting for its verdict is not silence
-      if (requests.pending > 0) return void idle.refresh();
+      // a request waiting for its verdict is not silence; one waiting for the client's CONT is
+      if (requests.deciding > 0) return void idle.refresh();
       log.debug('dovecot-auth: idle connection closed');
       this.#o.gate.hit('idle_timeout', peerIp);
       requests.close();
@@ -126,9 +126,11 @@ export class SaslServer {
     socket.write(formatHandshake({ mechanisms: MECHANISMS, spid: process.pid, cuid, cookie: randomBytes(16).toString('hex') }));
 
     socket.on('data', (chunk: Buffer) => {
-      idle.refresh();
       try {
-        for (const line of splitter.push(chunk)) {
+        const lines = splitter.push(chunk);
+        // silence is measured between whole lines: a byte now and then does not keep a connection open
+        if (lines.length > 0) idle.refresh();
+        for (const line of lines) {
           if (socket.destroyed) return;
           requests.handleLine(line);
         }

@@ -21,12 +21,13 @@ const PROXY_HEADER_TIMEOUT_MS = 10_000;
 /** After the goodbye, how long a client gets to close before its socket is destroyed at shutdown. */
 const SHUTDOWN_GRACE_MS = 200;
 /**
- * A refused implicit-TLS client can only read its BYE after a handshake, which
- * costs CPU: at most this many such handshakes run at once, the rest of a
- * flood is closed without a word. How long a refused client gets to read it:
+ * A refused client gets its BYE and a moment to read it, but a flood of refused
+ * connections must not hold sockets in turn: at most this many linger at once,
+ * the rest are closed without a word. An implicit-TLS client can only read its
+ * BYE after a handshake, which costs CPU: fewer of those.
  */
-const MAX_TLS_REFUSALS = 16;
-const REFUSAL_LINGER_MS = 5_000;
+const MAX_REFUSALS = { plain: 256, tls: 16 };
+const REFUSAL_LINGER_MS = 1_000;
 
 export interface ImapListenerOptions {
   readonly ctx: FrontContext;
@@ -39,7 +40,7 @@ export interface ImapListenerOptions {
   readonly gate: ConnectionGate;
 }
 
-let tlsRefusals = 0;
+const lingering = { plain: 0, tls: 0 };
 
 export class ImapListener {
   readonly #o: ImapListenerOptions;
@@ -144,19 +145,20 @@ export class ImapListener {
 
   /** Over a limit: `* BYE [UNAVAILABLE]` (inside TLS on an implicit-TLS listener), then the connection is closed. */
   #refuse(socket: Socket): void {
-    const bye = composeStatus('*', BYES.tooManyConnections);
-    if (!this.#o.implicitTls) {
-      socket.end(bye);
-      destroyLater(socket, REFUSAL_LINGER_MS);
-      return;
-    }
-    if (tlsRefusals >= MAX_TLS_REFUSALS) return void socket.destroy();
-    tlsRefusals++;
-    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: this.#o.secureContext() });
-    secure.on('error', () => undefined);
-    secure.once('secure', () => secure.end(bye));
-    socket.once('close', () => tlsRefusals--);
+    const kind = this.#o.implicitTls ? 'tls' : 'plain';
+    if (lingering[kind] >= MAX_REFUSALS[kind]) return void socket.destroy();
+    lingering[kind]++;
+    socket.once('close', () => lingering[kind]--);
     destroyLater(socket, REFUSAL_LINGER_MS);
+    const bye = composeStatus('*', BYES.tooManyConnections);
+    if (kind === 'plain') socket.end(bye);
+    else {
+      const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: this.#o.secureContext() });
+      secure.on('error', () => undefined);
+      secure.once('secure', () => secure.end(bye));
+    }
+    // reading (and dropping) what the client sends lets its close be seen at once, and avoids a reset
+    // that would discard the BYE
     socket.resume();
   }
 }

@@ -43,7 +43,8 @@ describe('Dovecot SASL and HTTP: connection limits', () => {
     cleanup = tmp.cleanup;
     daemon = await startDaemon(
       testConfig(tmp.dir, {
-        auth: { failure_delay: '10ms', failure_delay_max: '10ms' },
+        // longer than the idle timeout: a failing verdict keeps its connection waiting past it
+        auth: { failure_delay: '1500ms', failure_delay_max: '1500ms' },
         dovecot_auth: { listen: ['auth.sock', '127.0.0.1:0'], max_connections: 4, max_connections_per_network: 2, idle_timeout: '700ms', max_pending_per_connection: 2 },
         http: { listen: ['127.0.0.1:0'], max_connections: 2, max_connections_per_network: 2 },
       }),
@@ -77,11 +78,26 @@ describe('Dovecot SASL and HTTP: connection limits', () => {
     client.close();
   });
 
-  it('SASL: a connection with nothing in progress is closed after idle_timeout', async () => {
+  it('SASL: a silent connection is closed after idle_timeout, also one owing a CONT, but not one waiting for its verdict', async () => {
     const idle = raw(unix);
     idle.socket.write('VERSION\t1\t2\n');
+    const owing = raw(unix);
+    owing.socket.write('VERSION\t1\t2\nAUTH\t1\tLOGIN\tservice=smtp\n');
+    const waiting = raw(unix);
+    waiting.socket.write(`VERSION\t1\t2\nAUTH\t1\tPLAIN\tservice=smtp\trip=192.0.2.50\tresp=${plain(ALICE, 'a-wrong-password-xxxx')}\n`);
+    // bytes of a line that never ends are not activity either
+    const dribbling = raw(unix);
+    dribbling.socket.write('VERSION\t1\t2\nAUTH');
+    const dribble = setInterval(() => dribbling.socket.write('x'), 100);
     await idle.gone;
-    expect(stats('dovecot_auth').hits.get('idle_timeout')).toBeGreaterThanOrEqual(1);
+    await owing.gone;
+    await dribbling.gone;
+    clearInterval(dribble);
+    expect(owing.text()).toContain('CONT\t1\t');
+    // the failure delay (1.5 s) outlasts the idle timeout (0.7 s): the verdict still arrives
+    await until(() => waiting.text().includes('FAIL\t1\t'), 'the delayed verdict');
+    await waiting.gone;
+    expect(stats('dovecot_auth').hits.get('idle_timeout')).toBeGreaterThanOrEqual(4);
   });
 
   it('SASL: requests beyond max_pending_per_connection get a temporary FAIL, the others their verdicts', async () => {
