@@ -135,11 +135,13 @@ async function reload(daemon: Daemon, file: string, log: Logger): Promise<void> 
   try {
     next = loadConfigFile(file);
   } catch (err) {
+    daemon.reloadRefused();
     log.error({ file, problem: err instanceof ConfigError ? err.message : String(err) }, 'reload refused: the configuration does not load; the running one stays');
     return;
   }
   const check = checkConfig(next);
   if (check.errors.length > 0) {
+    daemon.reloadRefused();
     log.error({ file, problems: check.errors }, 'reload refused: the configuration has errors; the running one stays');
     return;
   }

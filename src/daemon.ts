@@ -21,6 +21,8 @@ import { SessionRegistry } from './sessions/registry.js';
 import { backupDatabase } from './store/backup.js';
 import { schemaVersion } from './store/database.js';
 import { SqliteStore } from './store/sqlite-store.js';
+import { HealthCheck } from './monitoring/health.js';
+import { Tally } from './monitoring/tally.js';
 import { planReload, type ReloadPlan } from './reload.js';
 import { SURFACES, type FrontContext, type Surface } from './surfaces.js';
 
@@ -52,6 +54,8 @@ export interface Daemon {
    * certificate cannot be used.
    */
   reload(next: Config): Promise<ReloadPlan>;
+  /** A reload refused before it reached reload() (the file does not load or check): counted on /metrics. */
+  reloadRefused(): void;
   /**
    * Stops: refuse new connections, let logins being decided and SMTP messages
    * in flight finish for up to `graceMs`, then end every session (IMAP BYE,
@@ -61,6 +65,14 @@ export interface Daemon {
 }
 
 const DRAIN_POLL_MS = 25;
+
+/** The store takes a write lock: not read-only, not gone, not wedged (a lock held elsewhere past the busy timeout counts as failing). */
+function storeWritable(store: SqliteStore): boolean {
+  if (schemaVersion(store.database) < 1) return false;
+  store.database.exec('BEGIN IMMEDIATE');
+  store.database.exec('ROLLBACK');
+  return true;
+}
 
 /** Every file and socket the daemon uses, logged once at start so an operator sees where things went. */
 function daemonPaths(config: Config, tlsSource: string | null): Record<string, unknown> {
@@ -182,24 +194,24 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   );
   let current = config;
   let tls: TlsCredentials | null = null;
+  const tallies = { upstreamErrors: new Tally(), reloads: new Tally() };
   try {
     await control.listen();
     if (SURFACES.length > 0) {
       tls = new TlsCredentials(await loadTlsMaterial(config, log));
-      const storeHealthy = () => {
-        try {
-          return schemaVersion(store.database) > 0;
-        } catch {
-          return false;
-        }
-      };
+      const health = new HealthCheck({
+        storeWritable: () => storeWritable(store),
+        surfaces: () => surfaces,
+        config: () => current,
+      });
       const storeStats = () => ({ loginRecordsDropped: recorder.stats().dropped, diskReserveHeld: store.reserveHeld });
       const ctx: FrontContext = {
         // fronts read the configuration when a connection or login starts, so a reload reaches what starts after it
         get config() {
           return current;
         },
-        log, authenticator: core.authenticator, registry, trustedNetworks, tls, storeHealthy, storeStats, connections,
+        log, authenticator: core.authenticator, registry, trustedNetworks, tls, storeStats, connections, tallies,
+        health: () => health.report(),
       };
       for (const factory of SURFACES) {
         const surface = factory(ctx);
@@ -240,10 +252,17 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     expiry: core.expiry,
     surfaces,
     connections,
+    reloadRefused: () => tallies.reloads.add('refused'),
     reload: async (next) => {
       const plan = planReload(current, next);
       // the files are read again even when their paths did not change: renewal replaces them in place
-      if (tls) tls.replace(await loadTlsMaterial(plan.effective, log));
+      try {
+        if (tls) tls.replace(await loadTlsMaterial(plan.effective, log));
+      } catch (err) {
+        tallies.reloads.add('refused');
+        throw err;
+      }
+      tallies.reloads.add('applied');
       current = plan.effective;
       log.level = current.log.level;
       trustedNetworks.replace(current.auth.trusted_networks);

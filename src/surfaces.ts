@@ -7,6 +7,8 @@ import type { Config } from './config/load.js';
 import type { Logger } from './log/logger.js';
 import type { ConnectionGates } from './net/connection-gate.js';
 import type { NetworkSet } from './net/networks.js';
+import type { HealthReport } from './monitoring/health.js';
+import type { Tally } from './monitoring/tally.js';
 import type { TlsCredentials } from './net/tls.js';
 import type { SessionRegistry } from './sessions/registry.js';
 
@@ -28,8 +30,10 @@ export interface FrontContext {
   tls: TlsCredentials;
   /** Where each front gets its connection limits from (one gate per front), read by /metrics. */
   connections: ConnectionGates;
-  /** A cheap read of the store, for health checks. */
-  storeHealthy: () => boolean;
+  /** Every part that serves a login, for /healthz. */
+  health: () => Promise<HealthReport>;
+  /** Counts fronts add to and /metrics reads: upstream failures by front and reason, reloads by outcome. */
+  tallies: { upstreamErrors: Tally; reloads: Tally };
   /** The store's own figures for /metrics: login records dropped, whether the disk reserve is held. */
   storeStats: () => StoreStats;
 }

@@ -3,7 +3,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { TEMPORARY_REASONS, type FailReason, type LoginResult, type Protocol } from '../auth/types.js';
 import type { ConnectionGates } from '../net/connection-gate.js';
 import type { SessionRegistry } from '../sessions/registry.js';
-import type { StoreStats } from '../surfaces.js';
+import type { FrontContext, StoreStats } from '../surfaces.js';
 
 /**
  * What /metrics exports: every login result the Authenticator decided (all
@@ -16,7 +16,7 @@ export class HttpMetrics {
   readonly registry = new Registry();
   readonly #logins: Counter<'surface' | 'protocol' | 'result' | 'reason'>;
 
-  constructor(sessions: SessionRegistry, authenticator: Authenticator, connections: ConnectionGates, store: () => StoreStats) {
+  constructor(sessions: SessionRegistry, authenticator: Authenticator, connections: ConnectionGates, store: () => StoreStats, tallies: FrontContext['tallies']) {
     new Counter({
       name: 'devicepass_auth_results_total',
       help: 'Login results decided by the Authenticator, all surfaces, by protocol, result and reason',
@@ -130,6 +130,36 @@ export class HttpMetrics {
       collect() {
         const held = store().diskReserveHeld;
         if (held !== null) this.set(held ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'devicepass_sessions_cut_total',
+      help: 'Live sessions ended by devicepass (device revoked or reset, address removed, expiry, …), by protocol and reason',
+      labelNames: ['protocol', 'reason'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [[protocol, reason], n] of sessions.cuts.entries()) this.inc({ protocol: protocol!, reason: reason! }, n);
+      },
+    });
+    new Counter({
+      name: 'devicepass_upstream_errors_total',
+      help: 'Logins that succeeded but could not be handed to the upstream server, by front and reason',
+      labelNames: ['surface', 'reason'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [[surface, reason], n] of tallies.upstreamErrors.entries()) this.inc({ surface: surface!, reason: reason! }, n);
+      },
+    });
+    new Counter({
+      name: 'devicepass_reloads_total',
+      help: 'Configuration reloads (SIGHUP), applied or refused',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [[outcome], n] of tallies.reloads.entries()) this.inc({ outcome: outcome! }, n);
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'devicepass_' });

@@ -28,7 +28,7 @@ class HttpSurface implements Surface {
 
   constructor(ctx: FrontContext) {
     this.#ctx = ctx;
-    this.#metrics = new HttpMetrics(ctx.registry, ctx.authenticator, ctx.connections, ctx.storeStats);
+    this.#metrics = new HttpMetrics(ctx.registry, ctx.authenticator, ctx.connections, ctx.storeStats, ctx.tallies);
     const { imap, smtp, http: config } = ctx.config;
     this.#gate = ctx.connections.gate('http', { maxConnections: config.max_connections, maxPerNetwork: config.max_connections_per_network });
     this.#nginx = {
@@ -109,15 +109,10 @@ class HttpSurface implements Surface {
     socket.end(TOO_MANY_CONNECTIONS, () => socket.destroy());
   }
 
-  #health(res: http.ServerResponse): void {
-    let store: 'ok' | 'failing';
-    try {
-      store = this.#ctx.storeHealthy() ? 'ok' : 'failing';
-    } catch (err) {
-      this.#ctx.log.error({ err }, 'healthz: the store does not answer');
-      store = 'failing';
-    }
-    res.writeHead(store === 'failing' ? 503 : 200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ status: store === 'failing' ? 'failing' : 'ok', store }) + '\n');
+  async #health(res: http.ServerResponse): Promise<void> {
+    const report = await this.#ctx.health();
+    if (report.status === 'failing') this.#ctx.log.warn({ health: report }, 'healthz: failing');
+    res.writeHead(report.status === 'failing' ? 503 : 200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(report) + '\n');
   }
 }

@@ -67,6 +67,7 @@ export async function runLogin(input: LoginFlowInput, credentials: Credentials):
     return { kind: 'gone' };
   }
   if (opened.kind === 'failed') {
+    ctx.tallies.upstreamErrors.add('imap', opened.error.reason);
     sessionLog.warn({ reason: opened.error.reason, err: opened.error.message }, 'IMAP login succeeded but the upstream session could not be opened');
     return { kind: 'answer', result: REPLIES.upstreamUnavailable };
   }

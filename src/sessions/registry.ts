@@ -1,4 +1,5 @@
 import type { Protocol } from '../auth/types.js';
+import { Tally } from '../monitoring/tally.js';
 
 export interface SessionInfo {
   address: string;
@@ -32,6 +33,8 @@ export class SessionRegistry {
   readonly #sessions = new Map<number, { info: LiveSession; close: CloseSession }>();
   readonly #byDevice = new Map<number, Set<number>>();
   #nextId = 1;
+  /** Sessions ended by the registry (revocation, reset, expiry…), by reason: read by /metrics. */
+  readonly cuts = new Tally();
   #watch: DeviceWatch | null = null;
 
   watchDevices(watch: DeviceWatch): void {
@@ -76,6 +79,7 @@ export class SessionRegistry {
     const session = this.#sessions.get(id);
     if (!session) return;
     this.#remove(id);
+    this.cuts.add(session.info.protocol, reason);
     session.close(reason);
   }
 

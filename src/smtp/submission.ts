@@ -220,6 +220,7 @@ export class SubmissionFront {
         if (connection.closed) return opened.relay?.destroy();
         if (!opened.relay) {
           if (pending && attempt === 0) continue;
+          this.#ctx.tallies.upstreamErrors.add('smtp', opened.verdict.code >= 500 ? 'refused' : 'unavailable');
           return this.#answer(connection, 'connect', opened.verdict, done);
         }
         relay = connection.relay = opened.relay;

@@ -59,7 +59,7 @@ describe('HTTP surface', () => {
   it('answers /healthz', async () => {
     const res = await get(base, '/healthz');
     expect(res.status).toBe(200);
-    expect(JSON.parse(res.body)).toEqual({ status: 'ok', store: 'ok' });
+    expect(JSON.parse(res.body)).toEqual({ status: 'ok', store: 'ok', listeners: { http: { status: 'ok', addresses: [base] } }, upstreams: {} });
   });
 
   it('logs an IMAP client in through auth_http with the master user', async () => {
