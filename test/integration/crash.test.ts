@@ -158,7 +158,7 @@ describe('crash safety', () => {
     }
     expect(active.size + revoked.size).toBeGreaterThan(CYCLES);
     expect(revoked.size).toBeGreaterThan(0);
-  });
+  }, 120_000);
 
   it("a second daemon does not take the running daemon's live sockets", async () => {
     daemon ??= await startDaemonProcess(config, control());
@@ -180,5 +180,5 @@ describe('crash safety', () => {
     expect(code).not.toBeNull();
     expect(await canConnect(path.join(dir, 'auth.sock'))).toBe(true);
     expect(await call('status', {})).toMatchObject({ pid: daemon.child.pid });
-  });
+  }, 60_000);
 });

@@ -148,5 +148,5 @@ listen = []
     // with room again, the revocation is still there, and writes work
     expect(await here(phone.password)).toMatchObject({ ok: false, reason: 'revoked' });
     expect((await run(['device', 'add', ADDRESS, '--name', 'after'])).code).toBe(0);
-  });
+  }, 120_000);
 });

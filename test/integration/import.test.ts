@@ -59,7 +59,7 @@ describe('import passwd-file: all or nothing, and the event loop keeps answering
     } finally {
       cleanup();
     }
-  });
+  }, 90_000);
 
   describe('in one process', () => {
     let daemon: Daemon;
@@ -96,7 +96,7 @@ describe('import passwd-file: all or nothing, and the event loop keeps answering
       // the loop was never held for the whole import: logins went on between its slices
       expect(during).toBeGreaterThan(20);
       expect(daemon.admin.listAddresses().filter((a) => a.generic)).toHaveLength(20_000);
-    });
+    }, 90_000);
 
     it('an administrative write waits for another process holding the write lock without blocking logins', async () => {
       const holder = spawn(process.execPath, ['-e', `
@@ -123,6 +123,6 @@ describe('import passwd-file: all or nothing, and the event loop keeps answering
       expect(await admin).toEqual({ address: 'late@example.com' });
       expect(order).toEqual(['login', 'admin']);
       await new Promise((r) => holder.once('exit', r));
-    });
+    }, 60_000);
   });
 });
