@@ -108,7 +108,11 @@ describe('import passwd-file: all or nothing, and the event loop keeps answering
         setTimeout(() => { db.exec('COMMIT'); process.exit(0); }, 4000);
       `], { stdio: ['pipe', 'pipe', 'inherit'] });
       holder.stdin!.on('error', () => {}); // the holder may have let go and exited already
-      await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
+      const exited = new Promise((r) => holder.once('exit', r));
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout!.once('data', () => resolve());
+        void exited.then(() => reject(new Error('the lock holder exited before taking the lock')));
+      });
       const order: string[] = [];
       const admin = callDaemon(socket, 'address.add', { address: 'late@example.com' }).then((r) => {
         order.push('admin');
@@ -122,7 +126,7 @@ describe('import passwd-file: all or nothing, and the event loop keeps answering
       expect(login).toMatchObject({ ok: true });
       expect(await admin).toEqual({ address: 'late@example.com' });
       expect(order).toEqual(['login', 'admin']);
-      await new Promise((r) => holder.once('exit', r));
+      await exited;
     }, 60_000);
   });
 });
