@@ -32,6 +32,8 @@ const PURGE_INTERVAL_MS = 3_600_000;
 const SWEEP_INTERVAL_MS = 60_000;
 /** How often the expiry of devices holding sessions is re-read (an expiry moved earlier by another process). */
 const EXPIRY_REFRESH_MS = 60_000;
+/** WAL checkpoints run in a worker thread this often, never inside a commit on the event loop. */
+const CHECKPOINT_INTERVAL_MS = 1000;
 
 
 
@@ -117,6 +119,8 @@ export function createCore(config: Config, log: Logger, databaseFile = path.join
       outcome === 'reserve-released'
         ? log.error({ database: databaseFile }, 'disk full: gave back the disk reserve for an administrative write; login records are dropped until there is room again')
         : log.error({ database: databaseFile }, 'disk full: an administrative write failed; free disk space'),
+    checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
+    onCheckpointError: (message) => log.error({ database: databaseFile, message }, 'WAL checkpoint failed'),
   });
   const registry = new SessionRegistry();
   const expiry = new ExpiryWatcher(store, registry, log);

@@ -1,7 +1,8 @@
 import { isIPv6 } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import { unmapIpv4 } from '../net/networks.js';
-import type { AuditEvent, CredentialStore, LastUse } from '../store/types.js';
+import { isBusy } from '../store/busy.js';
+import type { AuditEvent, CredentialStore, LastUse, UsageUpdate } from '../store/types.js';
 
 export interface LoginRecorderOptions {
   flushIntervalMs: number;
@@ -44,6 +45,8 @@ export interface RecorderStats {
 
 const DEFAULT_MAX_FAILURE_KEYS = 1000;
 const DEFAULT_MAX_NETWORKS = 8;
+/** Batches a held write lock may postpone (one a flush interval) before they are dropped. */
+const MAX_BUSY_TRIES = 60;
 
 /**
  * Keeps disk writes off the login path and bounded whatever an attacker
@@ -140,7 +143,7 @@ export class LoginRecorder {
   flush(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    if (this.#successes.size === 0 && this.#usage.size === 0 && this.#dirtyFailures === 0) return;
+    if (this.#successes.size === 0 && this.#usage.size === 0 && this.#dirtyFailures === 0 && !this.#carried) return;
     const events: AuditEvent[] = [...this.#successes.values()];
     const written: Aggregate[] = [];
     for (const aggregate of this.#failures.values()) {
@@ -157,18 +160,41 @@ export class LoginRecorder {
     this.#usage.clear();
     for (const aggregate of written) aggregate.pending = 0;
     this.#dirtyFailures = 0;
-    const records = events.reduce((sum, e) => sum + (e.count ?? 1), 0) + usage.length;
-    if (this.#shed()) {
+    this.#write(events, usage);
+  }
+
+  /** Events and last use waiting since a write found the lock held elsewhere: tried again with the next batch. */
+  #carried: { events: AuditEvent[]; usage: UsageUpdate[]; tries: number } | null = null;
+
+  #write(fresh: AuditEvent[], freshUsage: UsageUpdate[]): void {
+    const carried = this.#carried;
+    this.#carried = null;
+    let events = carried ? [...carried.events, ...fresh] : fresh;
+    let usage = carried ? [...carried.usage, ...freshUsage] : freshUsage;
+    const tries = (carried?.tries ?? 0) + 1;
+    const drop = (err?: unknown) => {
+      const records = events.reduce((sum, e) => sum + (e.count ?? 1), 0) + usage.length;
       this.#dropped += records;
-      return;
-    }
+      if (err !== undefined) {
+        const { code, message } = err as { code?: unknown; message?: unknown };
+        this.#log.error({ err: { code, message }, records }, 'could not write login records; dropped');
+      }
+    };
+    if (this.#shed()) return drop();
     try {
       this.#store.appendEvents(events);
+      events = [];
       this.#store.recordUsage(usage);
+      usage = [];
     } catch (err) {
+      // another connection holds the write lock (a bulk import, another process): the next batch takes these along
+      if (isBusy(err) && tries < MAX_BUSY_TRIES && events.length + usage.length <= 2 * this.#options.maxBuffered) {
+        this.#carried = { events, usage, tries };
+        this.#timer ??= setTimeout(() => this.flush(), this.#options.flushIntervalMs).unref();
+        return;
+      }
       // losing a batch of audit rows is bad; taking logins down with it would be worse
-      this.#dropped += records;
-      this.#log.error({ err: { code: (err as { code?: unknown }).code, message: (err as Error).message }, events: events.length }, 'could not write login events; dropped');
+      drop(err);
     }
   }
 

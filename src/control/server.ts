@@ -1,9 +1,11 @@
-import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import net from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
 import path from 'node:path';
 import { DevicepassError, ERRORS } from '../errors/catalogue.js';
 import type { Logger } from '../log/logger.js';
-import { setSocketAccess } from '../net/unix-socket.js';
+import { removeStaleSocket, setSocketAccess } from '../net/unix-socket.js';
+import { isBusy, retryWhileBusy } from '../store/busy.js';
 import { OPERATIONS, type ControlContext } from './operations.js';
 import type { ControlRequest, ControlResponse } from './protocol.js';
 
@@ -66,7 +68,9 @@ export class ControlServer {
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', (err) => this.#log.debug({ err }, 'control connection error'));
-    let buffered: Buffer[] = [];
+    // decoded chunk by chunk as it arrives: a request of many MiB (a passwd-file) is never decoded in one go on the event loop
+    let decoder = new StringDecoder('utf8');
+    let buffered = '';
     let size = 0;
     let queue: Promise<void> = Promise.resolve();
 
@@ -80,10 +84,11 @@ export class ControlServer {
           this.#refuseOversized(socket, () => queue);
           return;
         }
-        buffered.push(chunk.subarray(start, end));
+        buffered += decoder.write(chunk.subarray(start, end));
         if (nl === -1) return;
-        const line = Buffer.concat(buffered).toString('utf8');
-        buffered = [];
+        const line = buffered + decoder.end();
+        decoder = new StringDecoder('utf8');
+        buffered = '';
         size = 0;
         start = nl + 1;
         if (line.trim() !== '') queue = queue.then(() => this.#answer(socket, line));
@@ -117,7 +122,8 @@ export class ControlServer {
       return;
     }
     try {
-      const result = await operation(this.#ctx, request.args ?? {}, actor);
+      // a write lock held by another connection (an import, another process) is waited for here, asynchronously
+      const result = await retryWhileBusy(() => operation(this.#ctx, request.args ?? {}, actor));
       // arguments are never logged: they may carry a password
       this.#log.info({ op: request.op, actor }, 'control request');
       this.#write(socket, { id, ok: true, result });
@@ -144,7 +150,7 @@ export class ControlServer {
 /** A write the store could not make, said loudly and plainly: a full disk, or a write lock held too long by another process. */
 function storeRefusal(err: unknown): 'DISK_FULL' | 'STORE_BUSY' | null {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_FULL' ? 'DISK_FULL' : code === 'SQLITE_BUSY' ? 'STORE_BUSY' : null;
+  return code === 'SQLITE_FULL' ? 'DISK_FULL' : isBusy(err) ? 'STORE_BUSY' : null;
 }
 
 function parseRequest(line: string): ControlRequest {
@@ -175,18 +181,3 @@ function actorOf(request: ControlRequest): string {
   const claimed = request.actor;
   return claimed !== undefined && /^[\w.@:+-]{1,64}$/.test(claimed) ? claimed : 'control';
 }
-
-async function removeStaleSocket(file: string): Promise<void> {
-  if (!existsSync(file)) return;
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = net.connect(file);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-  if (alive) throw new Error(`another devicepassd is already listening on ${file}`);
-  unlinkSync(file);
-}
-

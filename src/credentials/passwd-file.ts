@@ -30,14 +30,62 @@ export interface PasswdFile {
 }
 
 export function parsePasswdFile(text: string): PasswdFile {
-  const entries: PasswdFileEntry[] = [];
-  const errors: PasswdFileError[] = [];
-  const firstLine = new Map<string, number>();
-  // A BOM from a Windows editor would otherwise become part of the first user.
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const parser = new PasswdFileParser(text);
+  while (parser.step(Infinity)) {
+    // one step reads the whole file
+  }
+  return parser.result;
+}
 
-  lines.forEach((raw, index) => {
-    const line = index + 1;
+/**
+ * The same parse in slices of at most `sliceMs` of work, yielding to the
+ * event loop in between: a 100,000-line file takes some 300 ms to parse,
+ * far more than a login may wait.
+ */
+export async function parsePasswdFileInSlices(text: string, sliceMs: number): Promise<PasswdFile> {
+  const parser = new PasswdFileParser(text);
+  while (parser.step(sliceMs)) await new Promise<void>((resolve) => setImmediate(resolve));
+  return parser.result;
+}
+
+/** Checks the clock every this many lines (performance.now is not free). */
+const LINES_PER_CLOCK_CHECK = 256;
+
+class PasswdFileParser {
+  readonly #text: string;
+  readonly #firstLine = new Map<string, number>();
+  readonly result: PasswdFile = { entries: [], errors: [] };
+  /** Where the next line starts; past the end when done. */
+  #at = 0;
+  #line = 0;
+
+  constructor(text: string) {
+    // A BOM from a Windows editor would otherwise become part of the first user.
+    this.#text = text.replace(/^\uFEFF/, '');
+  }
+
+  /**
+   * Parses lines for up to `budgetMs`; returns whether lines are left. Lines
+   * are found one by one (no split of the whole text, which alone holds the
+   * event loop for tens of ms on a large file).
+   */
+  step(budgetMs: number): boolean {
+    const deadline = performance.now() + budgetMs;
+    const text = this.#text;
+    while (this.#at <= text.length) {
+      const nl = text.indexOf('\n', this.#at);
+      const end = nl < 0 ? text.length : nl;
+      this.#line++;
+      // a CRLF file's CR goes with the split, as /\r?\n/ would take it
+      this.#parseLine(text.slice(this.#at, end > this.#at && text.charCodeAt(end - 1) === 13 && nl >= 0 ? end - 1 : end), this.#line);
+      this.#at = end + 1;
+      if (this.#line % LINES_PER_CLOCK_CHECK === 0 && performance.now() > deadline) break;
+    }
+    return this.#at <= text.length;
+  }
+
+  #parseLine(raw: string, line: number): void {
+    const { entries, errors } = this.result;
     // A lone trailing CR survives the split when the file mixes line endings.
     const content = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     const trimmed = content.trim();
@@ -64,11 +112,9 @@ export function parsePasswdFile(text: string): PasswdFile {
       if (error instanceof LegacyHashError) return fail(error.message);
       throw error;
     }
-    const seen = firstLine.get(user);
+    const seen = this.#firstLine.get(user);
     if (seen !== undefined) return fail(`duplicate user, first defined on line ${seen}`);
-    firstLine.set(user, line);
+    this.#firstLine.set(user, line);
     entries.push({ line, user, hash });
-  });
-
-  return { entries, errors };
+  }
 }

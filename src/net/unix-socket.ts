@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
 
 /**
  * Gives a listening Unix socket its configured access: `mode`, and the
@@ -21,4 +22,24 @@ export function groupId(name: string, setting: string): number {
     // getent exits 2 for an unknown group: reported below
   }
   throw new Error(`${setting}: no such group "${name}"`);
+}
+
+/**
+ * Makes way for a new listener on `file`: a socket file left by a process
+ * that died (nothing answers on it) is removed; one a running process still
+ * listens on is left alone and refused, so a second daemon never steals the
+ * socket of the first.
+ */
+export async function removeStaleSocket(file: string): Promise<void> {
+  if (!existsSync(file)) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(file);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (alive) throw new Error(`another process is already listening on ${file}`);
+  unlinkSync(file);
 }

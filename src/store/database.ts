@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { BUSY_TIMEOUT_MS } from './busy.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
@@ -21,9 +22,11 @@ export function openDatabase(file: string): Db {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
-  // another process (a second daemon, a maintenance run) may hold the write lock briefly
+  // opening is not serving yet: migrations may wait for another process's write lock
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  // serving: never sit on another connection's lock; writers retry asynchronously (see busy.ts)
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   return db;
 }
 

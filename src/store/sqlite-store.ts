@@ -1,9 +1,13 @@
 import type { Statement } from 'better-sqlite3';
 import { openDatabase, type Db } from './database.js';
+import { isBusy } from './busy.js';
+import { SqliteBulkImport } from './bulk-import.js';
+import { Checkpointer } from './checkpointer.js';
 import { DiskReserve } from './disk-reserve.js';
 import type {
   AddressRow,
   AuditEvent,
+  BulkImport,
   CredentialStore,
   CredentialView,
   DeviceRow,
@@ -54,6 +58,14 @@ export interface SqliteStoreOptions {
   reserveBytes?: number;
   /** Told when an administrative write found the disk full, and whether the reserve let it through. */
   onDiskFull?: (outcome: 'reserve-released' | 'failed') => void;
+  /**
+   * Run WAL checkpoints in a worker thread every this many ms instead of
+   * inside commits on the event loop (see Checkpointer); 0: SQLite's own
+   * automatic checkpoint.
+   */
+  checkpointIntervalMs?: number;
+  /** Told when a background checkpoint failed. */
+  onCheckpointError?: (message: string) => void;
 }
 
 /** SQLite's "database or disk is full". */
@@ -67,17 +79,23 @@ const DEFAULT_MAX_EVENTS = 1_000_000;
 export class SqliteStore implements CredentialStore {
   readonly #db: Db;
   readonly #sql: ReturnType<typeof prepare>;
+  readonly #file: string;
   readonly #maxEvents: number;
   readonly #reserve: DiskReserve | null;
   readonly #onDiskFull: (outcome: 'reserve-released' | 'failed') => void;
+  readonly #checkpointer: Checkpointer | null;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
+    this.#file = file;
     this.#db = openDatabase(file);
     this.#sql = prepare(this.#db);
     this.#maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
     this.#reserve = file !== ':memory:' && (options.reserveBytes ?? 0) > 0 ? new DiskReserve(file, options.reserveBytes!) : null;
     this.#reserve?.ensure();
     this.#onDiskFull = options.onDiskFull ?? (() => {});
+    const interval = file === ':memory:' ? 0 : options.checkpointIntervalMs ?? 0;
+    this.#checkpointer = interval > 0 ? new Checkpointer(file, interval, options.onCheckpointError) : null;
+    if (this.#checkpointer) this.#db.pragma('wal_autocheckpoint = 0');
   }
 
   /** Whether login records should be dropped rather than written: the disk is short (see DiskReserve). */
@@ -127,7 +145,12 @@ export class SqliteStore implements CredentialStore {
   }
 
   upgradeLegacy(credentialId: number, digest: Buffer, params: string): void {
-    this.#sql.upgradeLegacy.run(digest, params, credentialId);
+    try {
+      this.#sql.upgradeLegacy.run(digest, params, credentialId);
+    } catch (err) {
+      // re-storing a generic as a digest is an optimisation: with the write lock elsewhere, a later login does it
+      if (!isBusy(err)) throw err;
+    }
   }
 
   deviceExpiry(deviceId: number): number | null | undefined {
@@ -262,33 +285,41 @@ export class SqliteStore implements CredentialStore {
   }
 
   importGeneric(address: string, salt: Buffer, scheme: string, hash: string, actor: string): ImportOutcome {
-    return this.#write(() => {
-      const now = Date.now();
-      let row = this.#sql.addressByName.get(address) as AddressRecord | undefined;
-      if (!row) {
-        this.addAddress(address, salt, actor);
-        row = this.#sql.addressByName.get(address) as AddressRecord;
-      }
-      const existing = this.genericDevice(row.id);
-      if (existing?.state === 'revoked') return 'revoked';
-      let outcome: 'imported' | 'replaced' = 'imported';
-      let deviceId: number;
-      if (existing) {
-        const current = this.#sql.activeLegacyOf.get(existing.id) as { scheme: string; hash: string } | undefined;
-        // re-running the same import must not cut the sessions of clients using it
-        if (current && current.scheme === scheme && current.hash === hash) return 'unchanged';
-        deviceId = existing.id;
-        this.#sql.retireCredentials.run('reset-away', now, deviceId);
-        this.#journal(address, deviceId, 'generic-replaced');
-        outcome = 'replaced';
-      } else {
-        deviceId = Number(this.#sql.insertDevice.run(row.id, 'generic', 'generic', null, 'imap,smtp,pop3', now, actor, null).lastInsertRowid);
-      }
-      this.#sql.insertCredential.run(row.id, deviceId, null, null, scheme, hash, now);
-      this.#bump(row.id);
-      this.#insertEvent({ at: now, type: 'generic.import', address, deviceId, deviceName: 'generic', actor, detail: { scheme, outcome } });
-      return outcome;
-    });
+    return this.#write(() => this.importGenericInTransaction(address, salt, scheme, hash, actor));
+  }
+
+  /** importGeneric's work, for a caller that holds a transaction open on this connection (a bulk import). */
+  importGenericInTransaction(address: string, salt: Buffer, scheme: string, hash: string, actor: string): ImportOutcome {
+    const now = Date.now();
+    let addressId = (this.#sql.addressByName.get(address) as AddressRecord | undefined)?.id;
+    if (addressId === undefined) {
+      addressId = Number(this.#sql.insertAddress.run(address, salt, now, actor).lastInsertRowid);
+      this.#insertEvent({ at: now, type: 'address.add', address, actor });
+    }
+    const existing = this.genericDevice(addressId);
+    if (existing?.state === 'revoked') return 'revoked';
+    let outcome: 'imported' | 'replaced' = 'imported';
+    let deviceId: number;
+    if (existing) {
+      const current = this.#sql.activeLegacyOf.get(existing.id) as { scheme: string; hash: string } | undefined;
+      // re-running the same import must not cut the sessions of clients using it
+      if (current && current.scheme === scheme && current.hash === hash) return 'unchanged';
+      deviceId = existing.id;
+      this.#sql.retireCredentials.run('reset-away', now, deviceId);
+      this.#journal(address, deviceId, 'generic-replaced');
+      outcome = 'replaced';
+    } else {
+      deviceId = Number(this.#sql.insertDevice.run(addressId, 'generic', 'generic', null, 'imap,smtp,pop3', now, actor, null).lastInsertRowid);
+    }
+    this.#sql.insertCredential.run(addressId, deviceId, null, null, scheme, hash, now);
+    this.#bump(addressId);
+    this.#insertEvent({ at: now, type: 'generic.import', address, deviceId, deviceName: 'generic', actor, detail: { scheme, outcome } });
+    return outcome;
+  }
+
+  beginBulkImport(): Promise<BulkImport> {
+    if (this.#file === ':memory:') throw new Error('a bulk import needs a database file');
+    return SqliteBulkImport.begin(() => new SqliteStore(this.#file, { maxEvents: this.#maxEvents }), this.#file, () => this.#checkpointer?.soon());
   }
 
   events(address: string | null, limit: number): StoredEvent[] {
@@ -319,6 +350,7 @@ export class SqliteStore implements CredentialStore {
   }
 
   close(): void {
+    this.#checkpointer?.close();
     if (this.#db.open) this.#db.close();
   }
 

@@ -115,6 +115,13 @@ export interface Revocation {
 /** revoked: the address's generic was revoked for good and stays so. */
 export type ImportOutcome = 'imported' | 'replaced' | 'unchanged' | 'revoked';
 
+export interface BulkImport {
+  importGeneric(address: string, salt: Buffer, scheme: string, hash: string, actor: string): ImportOutcome;
+  /** Resolves once the whole import is committed and on disk. */
+  commit(): Promise<void>;
+  rollback(): void;
+}
+
 export interface UsageUpdate {
   deviceId: number;
   use: LastUse;
@@ -154,6 +161,8 @@ export interface CredentialStore {
   revokeAll(addressId: number, includeGeneric: boolean, actor: string): number;
   /** Creates the address when absent. */
   importGeneric(address: string, salt: Buffer, scheme: string, hash: string, actor: string): ImportOutcome;
+  /** One transaction for many imports, on a connection of its own; see SqliteBulkImport. */
+  beginBulkImport(): Promise<BulkImport>;
   events(address: string | null, limit: number): StoredEvent[];
   revocationsSince(seq: number): Revocation[];
   lastRevocationSeq(): number;

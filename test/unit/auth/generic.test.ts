@@ -67,22 +67,22 @@ describe('generic legacy passwords through the Authenticator', () => {
     expect(core.store.findAddress('x@example.org')).toBeUndefined();
   });
 
-  it('imports a passwd-file all or nothing, reporting bad lines by number', () => {
+  it('imports a passwd-file all or nothing, reporting bad lines by number', async () => {
     const good = readFileSync(path.join(ROOT, 'test/fixtures/passwd-file.sample'), 'utf8');
     const bad = readFileSync(path.join(ROOT, 'test/fixtures/passwd-file.bad'), 'utf8');
     let error: unknown;
     try {
-      core.admin.importPasswdFile(bad, 'test');
+      await core.admin.importPasswdFile(bad, 'test');
     } catch (err) {
       error = err;
     }
     expect(error).toMatchObject({ code: 'IMPORT_INVALID' });
     expect((error as Error).message).toMatch(/line \d+/);
     expect(core.admin.listAddresses()).toEqual([]);
-    const result = core.admin.importPasswdFile(good, 'test');
+    const result = await core.admin.importPasswdFile(good, 'test');
     expect(result.imported).toBeGreaterThan(0);
     expect(core.admin.listAddresses().every((a) => a.generic)).toBe(true);
     // re-running the same import changes nothing
-    expect(core.admin.importPasswdFile(good, 'test')).toMatchObject({ imported: 0, replaced: 0, unchanged: result.imported });
+    expect(await core.admin.importPasswdFile(good, 'test')).toMatchObject({ imported: 0, replaced: 0, unchanged: result.imported });
   });
 });
