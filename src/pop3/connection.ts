@@ -302,6 +302,13 @@ export class Pop3Connection {
   #upgrade(): void {
     const raw = this.#socket;
     if (this.#phase !== 'ready' || raw.destroyed) return;
+    if (this.#framer.buffered > 0 || raw.readableLength > 0) {
+      // bytes sent behind STLS before the handshake would be read as if they came over TLS (CVE-2011-0411)
+      this.#log.info('POP3 client sent data after STLS before the TLS handshake: closed');
+      this.#phase = 'closed';
+      raw.destroy();
+      return;
+    }
     raw.off('close', this.#onClose);
     raw.off('error', this.#onError);
     raw.on('error', () => undefined); // the TLS socket reports errors from here on

@@ -167,6 +167,14 @@ describe('POP3 front, trusted loopback', () => {
     await c.waitClosed();
   });
 
+  it('plaintext pipelined behind STLS is never read as if it came over TLS: the connection closes', async () => {
+    const c = await RawLines.connect(env.plainPort);
+    await c.next(/^\+OK/);
+    c.send(`STLS\r\nUSER ${ADDRESS}\r\n`);
+    await c.waitClosed();
+    expect(c.lines).toEqual(['+OK devicepass ready.', '+OK Begin TLS negotiation now']);
+  });
+
   it('a PROXY header from a peer that is not a trusted proxy closes the connection', async () => {
     const c = await RawLines.connect(env.plainPort, { preamble: 'PROXY TCP4 192.0.2.1 127.0.0.1 5555 110\r\n' });
     await c.waitClosed();
