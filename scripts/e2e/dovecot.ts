@@ -214,7 +214,7 @@ service pop3-login {
     address = 127.0.0.1
     port = 0
   }
-}
+${c.options.fastLogins ? '  service_count = 0\n  process_min_avail = 2\n' : ''}}
 `}`;
 }
 
