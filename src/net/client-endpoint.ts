@@ -14,8 +14,6 @@ export interface ClientEndpoint {
   readonly clientPort: number;
   readonly localIp: string;
   readonly localPort: number;
-  /** The address came from a trusted proxy's PROXY header (the peer itself must then not be refused a header). */
-  readonly viaProxy: boolean;
 }
 
 /** Resolves the endpoint; rejects (the caller closes the socket) when a trusted proxy's header is bad, missing or late. */
@@ -27,17 +25,15 @@ export async function resolveEndpoint(socket: Socket, trustedProxies: NetworkSet
     clientPort: socket.remotePort ?? 0,
     localIp: unmapIpv4(socket.localAddress ?? ''),
     localPort: socket.localPort ?? 0,
-    viaProxy: false,
   };
   if (!trustedProxies.has(peer)) return direct;
   const header = await readProxyHeader(socket, headerTimeoutMs);
   // a LOCAL header (the proxy's own health check) names nobody: the peer stands for itself
-  if (!header.source || !header.destination) return { ...direct, viaProxy: true };
+  if (!header.source || !header.destination) return direct;
   return {
     clientIp: unmapIpv4(header.source.address),
     clientPort: header.source.port,
     localIp: unmapIpv4(header.destination.address),
     localPort: header.destination.port,
-    viaProxy: true,
   };
 }

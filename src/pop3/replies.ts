@@ -1,6 +1,7 @@
 /**
  * The POP3 front's own fixed replies, in one table so tests, docs and code
- * agree. Login failures come from errors/auth-replies.ts, shared by all fronts.
+ * agree. Login failures come from errors/auth-replies.ts, shared by all fronts
+ * (the temporary one is picked in login-flow.ts).
  */
 import { AUTH_REPLIES } from '../errors/auth-replies.js';
 import type { Pop3Status } from './compose.js';
@@ -9,11 +10,9 @@ import type { CommandResult } from './commands/types.js';
 export const GREETING: Pop3Status = { ok: true, text: 'devicepass ready.' };
 
 const failed = AUTH_REPLIES.failed.pop3;
-const temporary = AUTH_REPLIES.temporary.pop3;
 
 export const REPLIES = {
   authFailed: { ok: false, code: failed.code, text: failed.text, failedLogin: true },
-  authTemporary: { ok: false, code: temporary.code, text: temporary.text },
   privacyRequired: {
     ok: false, code: 'AUTH', text: 'Plaintext authentication refused before TLS: use STLS or port 995 first', failedLogin: true,
   },
