@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import Pop3Command from 'node-pop3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
+import { cli } from '../helpers/env.js';
 import { FAKE_MESSAGE } from '../helpers/fake-pop3-upstream.js';
 import { RawImap as RawLines } from '../helpers/imap-raw-client.js';
 import { startPop3Env, type Pop3Env } from '../helpers/pop3-env.js';
@@ -195,6 +196,10 @@ describe('POP3 front, trusted loopback', () => {
 
     const listed = env.daemon.registry.list(ADDRESS);
     expect(listed.filter((s) => s.protocol === 'pop3').map((s) => s.deviceName).sort()).toEqual(['laptop', 'phone', 'phone']);
+    // and `devicepass sessions`, through the control socket, shows them
+    const shown = await cli(['--socket', env.daemon.config.control.socket, '--json', 'sessions', ADDRESS]);
+    expect(shown.code).toBe(0);
+    expect((JSON.parse(shown.stdout) as { protocol: string; deviceName: string }[]).map((s) => `${s.protocol} ${s.deviceName}`).sort()).toEqual(['pop3 laptop', 'pop3 phone', 'pop3 phone']);
 
     // node-pop3 reports an unsolicited -ERR as an 'error' event
     const phoneTold = new Promise<string>((resolve) => phone1.once('error', (err: Error) => resolve(err.message)));
