@@ -153,6 +153,9 @@ port = ${upstream.port}
 tls = "none"
 master_user = ${JSON.stringify(upstream.user)}
 master_password = ${JSON.stringify(upstream.pass)}
+[pop3]
+listen = []
+listen_tls = []
 [smtp]
 listen = []
 listen_tls = []

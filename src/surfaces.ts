@@ -2,6 +2,7 @@ import type { Authenticator } from './auth/authenticator.js';
 import { dovecotAuthSurface } from './dovecot-auth/surface.js';
 import { httpSurface } from './http/surface.js';
 import { imapSurface } from './imap/surface.js';
+import { pop3Surface } from './pop3/surface.js';
 import { smtpSurface } from './smtp/surface.js';
 import type { Config } from './config/load.js';
 import type { Logger } from './log/logger.js';
@@ -43,7 +44,7 @@ export interface StoreStats {
   diskReserveHeld: boolean | null;
 }
 
-/** A listening surface (IMAP, SMTP, Dovecot SASL, HTTP): started after the control socket, stopped before the store closes. */
+/** A listening surface (IMAP, POP3, SMTP, Dovecot SASL, HTTP): started after the control socket, stopped before the store closes. */
 export interface Surface {
   readonly name: string;
   start(): Promise<void>;
@@ -65,4 +66,4 @@ export type SurfaceFactory = (ctx: FrontContext) => Surface | null;
  * The fronts this build serves, in start order. Each factory returns null
  * when its configuration disables it (an empty `listen` list).
  */
-export const SURFACES: readonly SurfaceFactory[] = [imapSurface, smtpSurface, dovecotAuthSurface, httpSurface];
+export const SURFACES: readonly SurfaceFactory[] = [imapSurface, pop3Surface, smtpSurface, dovecotAuthSurface, httpSurface];

@@ -16,6 +16,8 @@ export interface DovecotOptions {
   fastLogins?: boolean;
   /** Log the ID fields of every login (the tests read them; a benchmark leaves it off, as production does). Default true. */
   logIds?: boolean;
+  /** Also serve POP3 (dovecot-pop3d) on `pop3Port`, plaintext, with XCLIENT for loopback. */
+  pop3?: boolean;
 }
 
 export interface DovecotInstance {
@@ -25,6 +27,8 @@ export interface DovecotInstance {
   port: number;
   /** Implicit TLS port, when started with `tls`. */
   tlsPort: number | null;
+  /** POP3 port, when started with `pop3`. */
+  pop3Port: number | null;
   /** The self-signed certificate (PEM) to trust, when started with `tls`. */
   ca: string | null;
   masterUser: string;
@@ -41,6 +45,10 @@ export interface DovecotInstance {
 
 export function dovecotInstalled(): boolean {
   return existsSync(DOVECOT) && existsSync('/usr/lib/dovecot/imap-login');
+}
+
+export function dovecotPop3Installed(): boolean {
+  return dovecotInstalled() && existsSync('/usr/lib/dovecot/pop3-login');
 }
 
 /**
@@ -75,10 +83,11 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
 
   const port = await freePort();
   const tlsPort = options.tls ? await freePort() : null;
+  const pop3Port = options.pop3 ? await freePort() : null;
   const ca = options.tls ? await selfSigned(dir) : null;
   const configFile = path.join(dir, 'dovecot.conf');
   const logFile = path.join(dir, 'dovecot.log');
-  writeFileSync(configFile, dovecotConf({ dir, port, tlsPort, logFile, masterFile, usersFile, mail, mailUser, options }));
+  writeFileSync(configFile, dovecotConf({ dir, port, tlsPort, pop3Port, logFile, masterFile, usersFile, mail, mailUser, options }));
 
   const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   try {
@@ -96,6 +105,7 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
     host: '127.0.0.1',
     port,
     tlsPort,
+    pop3Port,
     ca,
     masterUser,
     masterPassword,
@@ -125,6 +135,7 @@ interface ConfInput {
   dir: string;
   port: number;
   tlsPort: number | null;
+  pop3Port: number | null;
   logFile: string;
   masterFile: string;
   usersFile: string;
@@ -141,7 +152,7 @@ base_dir = ${c.dir}/run
 state_dir = ${c.dir}/state
 instance_name = dovecot-${path.basename(c.dir)}
 log_path = ${c.logFile}
-protocols = imap
+protocols = imap${c.pop3Port === null ? '' : ' pop3'}
 listen = 127.0.0.1
 ${tls ? `ssl = yes\nssl_cert = <${c.dir}/cert.pem\nssl_key = <${c.dir}/key.pem\nssl_min_protocol = TLSv1.2` : 'ssl = no'}
 disable_plaintext_auth = no
@@ -191,7 +202,20 @@ ${c.options.fastLogins ? '  service_count = 0\n  process_min_avail = 2\n' : ''}}
 service imap {
   process_limit = ${sessions}
 }
-`;
+${c.pop3Port === null ? '' : `protocol pop3 {
+  mail_max_userip_connections = ${sessions + 10}
+}
+service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = ${c.pop3Port}
+  }
+  inet_listener pop3s {
+    address = 127.0.0.1
+    port = 0
+  }
+${c.options.fastLogins ? '  service_count = 0\n  process_min_avail = 2\n' : ''}}
+`}`;
 }
 
 /**

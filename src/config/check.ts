@@ -38,16 +38,8 @@ export function checkConfig(config: Config, now = Date.now()): ConfigCheck {
     }
   }
 
-  const imapUp = config.imap.upstream;
-  if (imapUp.master_password !== '' && imapUp.tls === 'none' && !isLoopbackHost(imapUp.host)) {
-    errors.push({
-      key: 'imap.upstream.tls',
-      message: `the master password would cross the network to ${imapUp.host} in plaintext: set tls = "starttls" or "implicit"`,
-    });
-  }
-  if (imapUp.master_user !== '' && imapUp.master_password === '') {
-    errors.push({ key: 'imap.upstream.master_password', message: 'master_user is set without a master_password' });
-  }
+  checkMasterLogin('imap', config.imap.upstream, errors);
+  checkMasterLogin('pop3', config.pop3.upstream, errors);
   if (config.smtp.upstream.tls === 'none' && !isLoopbackHost(config.smtp.upstream.host) && config.smtp.upstream.xclient) {
     warnings.push({
       key: 'smtp.upstream.tls',
@@ -55,6 +47,19 @@ export function checkConfig(config: Config, now = Date.now()): ConfigCheck {
     });
   }
   return { errors, warnings };
+}
+
+/** A proxying front's master login: both halves or neither, and never in plaintext across the network. */
+function checkMasterLogin(front: 'imap' | 'pop3', upstream: Config['imap']['upstream'], errors: ConfigFinding[]): void {
+  if (upstream.master_password !== '' && upstream.tls === 'none' && !isLoopbackHost(upstream.host)) {
+    errors.push({
+      key: `${front}.upstream.tls`,
+      message: `the master password would cross the network to ${upstream.host} in plaintext: set tls = "starttls" or "implicit"`,
+    });
+  }
+  if (upstream.master_user !== '' && upstream.master_password === '') {
+    errors.push({ key: `${front}.upstream.master_password`, message: 'master_user is set without a master_password' });
+  }
 }
 
 function checkTls(config: Config, now: number, errors: ConfigFinding[], warnings: ConfigFinding[]): void {
@@ -106,7 +111,7 @@ function readable(file: string, key: string, errors: ConfigFinding[]): string | 
 
 function tlsListeners(config: Config): string[] {
   // plaintext listeners offer STARTTLS with the same certificate
-  return [...config.imap.listen, ...config.imap.listen_tls, ...config.smtp.listen, ...config.smtp.listen_tls];
+  return [...config.imap.listen, ...config.imap.listen_tls, ...config.pop3.listen, ...config.pop3.listen_tls, ...config.smtp.listen, ...config.smtp.listen_tls];
 }
 
 function isLoopbackListen(entry: string): boolean {

@@ -71,6 +71,7 @@ export function buildConfig(raw: unknown, file: string | null = null): Config {
     tls: { cert: inData(value.tls.cert), key: inData(value.tls.key) },
     imap: { ...value.imap, listen: resolveListen(value.imap.listen), listen_tls: resolveListen(value.imap.listen_tls) },
     smtp: { ...value.smtp, listen: resolveListen(value.smtp.listen), listen_tls: resolveListen(value.smtp.listen_tls) },
+    pop3: { ...value.pop3, listen: resolveListen(value.pop3.listen), listen_tls: resolveListen(value.pop3.listen_tls) },
     dovecot_auth: { ...value.dovecot_auth, listen: dovecotListen, trusted_sockets: trustedSockets },
     http: { ...value.http, listen: resolveListen(value.http.listen) },
   });

@@ -124,6 +124,25 @@ export const configSchema = z.strictObject({
       master_password: z.string().default(''),
     }),
   }),
+  pop3: section({
+    listen: z.array(listenAddress).default(['127.0.0.1:1110']),
+    listen_tls: z.array(listenAddress).default(['127.0.0.1:1995']),
+    /** PROXY protocol v1/v2 is accepted only from these networks (e.g. a load balancer). */
+    trusted_proxies: z.array(cidr).default([]),
+    /** Before login: no complete command line for this long ends the connection. */
+    idle_timeout: duration.prefault('60s'),
+    ...connectionLimits({ total: 10_000, perNetwork: 1000 }),
+    ...loginLimits({ total: 2000, perNetwork: 100 }),
+    max_auth_failures: z.number().int().min(1).default(3),
+    max_bad_commands: z.number().int().min(1).default(10),
+    upstream: section({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(1).max(65535).default(110),
+      tls: z.enum(['none', 'starttls', 'implicit']).default('none'),
+      master_user: z.string().default(''),
+      master_password: z.string().default(''),
+    }),
+  }),
   smtp: section({
     listen: z.array(listenAddress).default(['127.0.0.1:1587']),
     listen_tls: z.array(listenAddress).default(['127.0.0.1:1465']),

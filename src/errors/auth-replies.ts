@@ -8,6 +8,7 @@ import type { LoginFail } from '../auth/types.js';
 export const AUTH_REPLIES = {
   failed: {
     imap: { response: 'NO', code: 'AUTHENTICATIONFAILED', text: 'Authentication failed' },
+    pop3: { code: 'AUTH', text: 'Authentication failed' },
     smtp: { code: 535, enhanced: '5.7.8', text: 'Authentication credentials invalid' },
     sasl: { reason: 'Authentication failed', temporary: false },
     nginx: { status: 'Invalid login or password', smtpErrorCode: '535 5.7.8' },
@@ -15,6 +16,7 @@ export const AUTH_REPLIES = {
   },
   temporary: {
     imap: { response: 'NO', code: 'UNAVAILABLE', text: 'Authentication temporarily unavailable, try again later' },
+    pop3: { code: 'SYS/TEMP', text: 'Authentication temporarily unavailable, try again later' },
     smtp: { code: 454, enhanced: '4.7.0', text: 'Temporary authentication failure' },
     sasl: { reason: 'Temporary authentication failure', temporary: true },
     nginx: { status: 'Temporary authentication failure', smtpErrorCode: '454 4.7.0' },

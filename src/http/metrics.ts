@@ -81,7 +81,7 @@ export class HttpMetrics {
     });
     new Gauge({
       name: 'devicepass_live_sessions',
-      help: 'Authenticated IMAP/SMTP sessions currently open, by protocol',
+      help: 'Authenticated IMAP, POP3 and SMTP sessions currently open, by protocol',
       labelNames: ['protocol'],
       registers: [this.registry],
       collect() {

@@ -8,8 +8,17 @@ import { unmapIpv4 } from '../net/networks.js';
 
 /** The upstreams nginx is sent to after a successful login. */
 export interface NginxUpstreams {
-  imap: { host: string; port: number; masterUser: string; masterPassword: string };
+  imap: MailboxUpstream;
+  pop3: MailboxUpstream;
   smtp: { host: string; port: number };
+}
+
+/** A Dovecot IMAP or POP3 service: nginx logs in there as the address through the master user. */
+export interface MailboxUpstream {
+  host: string;
+  port: number;
+  masterUser: string;
+  masterPassword: string;
 }
 
 export interface NginxAuthDeps {
@@ -30,7 +39,6 @@ export interface NginxReply {
 
 /** Auth-Wait per attempt (seconds): 1, 2, 4; past the last a wrong password gets none and nginx closes the client's connection. */
 export const AUTH_WAIT_SECONDS = [1, 2, 4] as const;
-const POP3_PORT = 110;
 const PROTOCOLS: ReadonlySet<string> = new Set(['imap', 'smtp', 'pop3']);
 const HEADER_SAFE = /^[\x20-\x7e]*$/;
 
@@ -94,7 +102,7 @@ export async function nginxAuth(headers: Headers, deps: NginxAuthDeps): Promise<
 }
 
 async function success(protocol: Protocol, address: string, password: string, upstreams: NginxUpstreams, log: Logger): Promise<NginxReply> {
-  const target = protocol === 'smtp' ? upstreams.smtp : { ...upstreams.imap, port: protocol === 'pop3' ? POP3_PORT : upstreams.imap.port };
+  const target = upstreams[protocol];
   let server: string;
   try {
     // nginx wants an IP address in Auth-Server, never a name
@@ -105,7 +113,7 @@ async function success(protocol: Protocol, address: string, password: string, up
   }
   const headers: Record<string, string> = { 'Auth-Status': 'OK', 'Auth-Server': server, 'Auth-Port': String(target.port) };
   if (protocol !== 'smtp') {
-    const { masterUser, masterPassword } = upstreams.imap;
+    const { masterUser, masterPassword } = upstreams[protocol];
     if (masterUser) {
       // Dovecot's master-user login: "address*master" with the master password
       headers['Auth-User'] = `${address}*${masterUser}`;

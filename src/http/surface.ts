@@ -29,7 +29,7 @@ class HttpSurface implements Surface {
   constructor(ctx: FrontContext) {
     this.#ctx = ctx;
     this.#metrics = new HttpMetrics(ctx.registry, ctx.authenticator, ctx.connections, ctx.storeStats, ctx.tallies);
-    const { imap, smtp, http: config } = ctx.config;
+    const { imap, pop3, smtp, http: config } = ctx.config;
     this.#gate = ctx.connections.gate('http', { maxConnections: config.max_connections, maxPerNetwork: config.max_connections_per_network });
     this.#nginx = {
       authenticate: (attempt) => ctx.authenticator.authenticate(attempt),
@@ -38,6 +38,7 @@ class HttpSurface implements Surface {
       secret: config.nginx_secret,
       upstreams: {
         imap: { host: imap.upstream.host, port: imap.upstream.port, masterUser: imap.upstream.master_user, masterPassword: imap.upstream.master_password },
+        pop3: { host: pop3.upstream.host, port: pop3.upstream.port, masterUser: pop3.upstream.master_user, masterPassword: pop3.upstream.master_password },
         smtp: { host: smtp.upstream.host, port: smtp.upstream.port },
       },
       onResult: (protocol, result) => this.#metrics.login('auth_http', protocol, result),

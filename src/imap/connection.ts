@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../log/logger.js';
+import type { ClientEndpoint } from '../net/client-endpoint.js';
 import type { ConnectionGate, ConnectionTicket } from '../net/connection-gate.js';
 import { destroyLater } from '../net/destroy-later.js';
 import { looksLikeProxyHeader } from '../net/proxy-protocol.js';
@@ -25,12 +26,7 @@ import type { ProxiedSession } from './proxied-session.js';
 import { BYES, GREETING_TEXT, REPLIES } from './replies.js';
 
 /** Where the client really is: the TCP peer, or what a trusted proxy's PROXY header said. */
-export interface ClientEndpoint {
-  readonly clientIp: string;
-  readonly clientPort: number;
-  readonly localIp: string;
-  readonly localPort: number;
-}
+export type { ClientEndpoint } from '../net/client-endpoint.js';
 
 export interface ConnectionOptions {
   readonly ctx: FrontContext;

@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger.js';
 import type { FrontContext } from '../surfaces.js';
 import type { CommandResult, Credentials } from './commands/types.js';
 import type { ClientEndpoint } from './connection.js';
-import { ProxiedSession } from './proxied-session.js';
+import { openImapSession, type ProxiedSession } from './proxied-session.js';
 import { REPLIES } from './replies.js';
 
 export interface LoginFlowInput {
@@ -54,7 +54,7 @@ export async function runLogin(input: LoginFlowInput, credentials: Credentials):
     return { kind: 'answer', result: { response: 'NO', code: { name: reply.code }, message: reply.text, failedLogin: !result.temporary } };
   }
   const sessionLog = input.sessionLog({ address: result.address, deviceId: result.deviceId });
-  const opened = await ProxiedSession.open({
+  const opened = await openImapSession({
     client: input.client,
     registry: ctx.registry,
     info: { address: result.address, deviceId: result.deviceId, deviceName: result.deviceName, protocol: 'imap', clientIp: endpoint.clientIp, clientName, since: Date.now() },

@@ -1,21 +1,21 @@
 /**
- * One logged-in client handed to the upstream: registered under its device
- * so a revocation can cut it, then piped both ways with backpressure until
- * either side closes.
+ * The IMAP side of a proxied session: the upstream opened with the master
+ * login (proxy/upstream.ts), `* BYE` as the goodbye. The relay itself is
+ * the shared ProxiedSession.
  */
 import type { Socket } from 'node:net';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
-import { destroyLater } from '../net/destroy-later.js';
+import { ProxiedSession, type Goodbyes } from '../net/proxied-session.js';
+import type { UpstreamError } from '../net/upstream-error.js';
 import type { SessionInfo, SessionRegistry } from '../sessions/registry.js';
-import { composeStatus, type StatusResponse } from './compose.js';
-import { openUpstream, UpstreamError, type UpstreamLogin } from './proxy/upstream.js';
+import { composeStatus } from './compose.js';
+import { openUpstream, type UpstreamLogin } from './proxy/upstream.js';
 import { BYES } from './replies.js';
 
-/** How long a BYE gets to reach the client before both sockets are destroyed regardless. */
-export const REVOKE_GRACE_MS = 50;
+export { ProxiedSession, REVOKE_GRACE_MS } from '../net/proxied-session.js';
 
-export interface ProxiedSessionOptions {
+export interface ImapSessionOptions {
   client: Socket;
   registry: SessionRegistry;
   info: SessionInfo;
@@ -27,154 +27,22 @@ export interface ProxiedSessionOptions {
 export type OpenResult =
   | { readonly kind: 'ready'; readonly session: ProxiedSession; readonly capabilities: string[] }
   | { readonly kind: 'failed'; readonly error: UpstreamError }
-  /** Revoked, or the client went away, while the upstream was being opened: nothing more to say. */
   | { readonly kind: 'gone' };
 
-export class ProxiedSession {
-  readonly #client: Socket;
-  readonly #log: Logger;
-  #upstream: Socket | null = null;
-  #unregister: (() => void) | null = null;
-  #ended = false;
-  /** Whether the last byte sent to the client ended a line, so a BYE never lands mid-line. */
-  #atLineStart = true;
+const GOODBYES: Goodbyes = { revoked: composeStatus('*', BYES.revoked), shutdown: composeStatus('*', BYES.shutdown) };
 
-  private constructor(client: Socket, log: Logger) {
-    this.#client = client;
-    this.#log = log;
-  }
-
-  /**
-   * Registers the session first, so a revocation that lands while the
-   * upstream is still being opened cuts it too, then opens the upstream.
-   */
-  static async open(o: ProxiedSessionOptions): Promise<OpenResult> {
-    const session = new ProxiedSession(o.client, o.log);
-    session.#unregister = o.registry.register(o.info, (reason) => session.revoke(reason));
-    let upstream: Socket;
-    let capabilities: string[];
-    try {
-      ({ socket: upstream, capabilities } = await openUpstream(o.upstream, o.login, o.log));
-    } catch (err) {
-      const revoked = session.#ended;
-      session.#finish();
-      if (revoked || o.client.destroyed) return { kind: 'gone' };
-      const error = err instanceof UpstreamError ? err : new UpstreamError('protocol', String(err), { cause: err });
-      return { kind: 'failed', error };
-    }
-    upstream.on('error', (err) => o.log.debug({ err: { message: err.message } }, 'upstream socket error'));
-    if (session.#ended || o.client.destroyed) {
-      upstream.destroy();
-      session.#finish();
-      return { kind: 'gone' };
-    }
-    session.#upstream = upstream;
-    return { kind: 'ready', session, capabilities };
-  }
-
-  /**
-   * Starts relaying, after the tagged OK went to the client. `pending` is
-   * what the client pipelined behind its login: it belongs to the upstream.
-   *
-   * A 'data' handler per direction that pauses the source while the other
-   * side's buffer is full, rather than Readable.pipe(): the same
-   * backpressure at a fraction of pipe()'s per-chunk and per-session cost,
-   * which counts when every login is a new session (docs/benchmarks/imap.md).
-   */
-  pipe(pending: Buffer): void {
-    const client = this.#client;
-    const upstream = this.#upstream;
-    if (!upstream || this.#ended) return;
-    if (client.destroyed || upstream.destroyed) return this.#end('closed during the hand-off');
-    client.once('close', () => this.#end('client closed'));
-    upstream.once('close', () => this.#end('upstream closed'));
-    if (pending.length > 0) upstream.write(pending);
-    client.on('data', this.#fromClient);
-    upstream.on('data', this.#fromUpstream);
-    // a 'data' listener alone does not restart a stream that was paused explicitly (the login flow pauses the client)
-    client.resume();
-    upstream.resume();
-    // a half-close is passed on; the 'close' handlers above then end the session
-    client.once('end', () => endOnce(upstream));
-    upstream.once('end', () => endOnce(client));
-  }
-
-  readonly #fromClient = (chunk: Buffer): void => {
-    const upstream = this.#upstream;
-    if (!upstream || upstream.write(chunk)) return;
-    this.#client.pause();
-    upstream.once('drain', () => this.#client.resume());
-  };
-
-  readonly #fromUpstream = (chunk: Buffer): void => {
-    if (chunk.length > 0) this.#atLineStart = chunk[chunk.length - 1] === 0x0a;
-    if (this.#client.write(chunk)) return;
-    const upstream = this.#upstream;
-    upstream?.pause();
-    this.#client.once('drain', () => upstream?.resume());
-  };
-
-  /** The registry's close: `* BYE` to the client wherever the session is (IDLE included), both sockets gone within REVOKE_GRACE_MS. */
-  revoke(reason: string): void {
-    if (this.#ended) return;
-    this.#log.info({ reason }, 'IMAP session revoked');
-    this.#unregister = null; // the registry already forgot us
-    this.#goodbye(BYES.revoked);
-  }
-
-  /** Server shutdown: the same goodbye as a revocation, with its own text. */
-  shutdown(): void {
-    if (this.#ended) return;
-    this.#finish();
-    this.#goodbye(BYES.shutdown);
-  }
-
-  /** Stops relaying, drops the upstream, and ends the client with `status` — on a line of its own. */
-  #goodbye(status: StatusResponse): void {
-    this.#ended = true;
-    const client = this.#client;
-    const upstream = this.#upstream;
-    if (upstream) {
-      upstream.off('data', this.#fromUpstream);
-      client.off('data', this.#fromClient);
-      upstream.destroy();
-    }
-    if (client.destroyed) return;
-    const bye = composeStatus('*', status);
-    client.end(this.#atLineStart ? bye : Buffer.concat([Buffer.from('\r\n'), bye]), () => client.destroy());
-    destroyLater(client, REVOKE_GRACE_MS);
-  }
-
-  /** The client went away before the hand-off: drop the upstream and the registration. */
-  abandon(): void {
-    this.#finish();
-    this.#upstream?.destroy();
-  }
-
-  get ended(): boolean {
-    return this.#ended;
-  }
-
-  #end(why: string): void {
-    if (!this.#ended) this.#log.debug({ why }, 'IMAP session ended');
-    this.#finish();
-    this.#upstream?.destroy();
-    // let what the upstream said last reach the client, then close
-    if (!this.#client.destroyed) {
-      endOnce(this.#client);
-      destroyLater(this.#client, 1000);
-    }
-  }
-
-  #finish(): void {
-    this.#ended = true;
-    const unregister = this.#unregister;
-    this.#unregister = null;
-    unregister?.();
-  }
-}
-
-/** end() on a socket already ending builds an ERR_STREAM_ALREADY_FINISHED error for nothing; every session close would pay for it. */
-function endOnce(socket: Socket): void {
-  if (!socket.writableEnded) socket.end();
+export async function openImapSession(o: ImapSessionOptions): Promise<OpenResult> {
+  const opened = await ProxiedSession.open({
+    client: o.client,
+    registry: o.registry,
+    info: o.info,
+    log: o.log,
+    protocol: 'IMAP',
+    goodbyes: GOODBYES,
+    open: async () => {
+      const { socket, capabilities } = await openUpstream(o.upstream, o.login, o.log);
+      return { socket, value: capabilities };
+    },
+  });
+  return opened.kind === 'ready' ? { kind: 'ready', session: opened.session, capabilities: opened.value } : opened;
 }

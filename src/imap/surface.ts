@@ -1,6 +1,9 @@
 import { NetworkSet } from '../net/networks.js';
 import type { FrontContext, Surface, SurfaceFactory } from '../surfaces.js';
-import { ImapListener } from './server.js';
+import { FrontListener } from '../net/front-listener.js';
+import { composeStatus } from './compose.js';
+import { ImapConnection } from './connection.js';
+import { BYES } from './replies.js';
 
 /**
  * The IMAP front: one listener per `[imap] listen` address (plaintext with
@@ -16,7 +19,7 @@ export const imapSurface: SurfaceFactory = (ctx) => {
 class ImapSurface implements Surface {
   readonly name = 'imap';
   readonly #ctx: FrontContext;
-  readonly #listeners: ImapListener[] = [];
+  readonly #listeners: Array<FrontListener<ImapConnection>> = [];
 
   constructor(ctx: FrontContext) {
     this.#ctx = ctx;
@@ -34,7 +37,24 @@ class ImapSurface implements Surface {
     });
     const plan = [...imap.listen.map((a) => ({ address: a, implicitTls: false })), ...imap.listen_tls.map((a) => ({ address: a, implicitTls: true }))];
     for (const { address, implicitTls } of plan) {
-      const listener = new ImapListener({ ctx: this.#ctx, implicitTls, secureContext: context, trustedProxies, gate });
+      const ctx = this.#ctx;
+      const listener = new FrontListener<ImapConnection>({
+        surface: 'imap',
+        log: ctx.log,
+        implicitTls,
+        secureContext: context,
+        trustedProxies,
+        gate,
+        idleTimeoutMs: () => ctx.config.imap.idle_timeout,
+        refusal: composeStatus('*', BYES.tooManyConnections),
+        open: ({ socket, endpoint, ticket, onClose }) =>
+          new ImapConnection({
+            ctx, socket, implicitTls, endpoint, secureContext: context,
+            // inside TLS a PROXY header is just bytes the IMAP parser refuses
+            refuseProxyHeader: !implicitTls,
+            gate, ticket, onClose,
+          }),
+      });
       this.#listeners.push(listener);
       const bound = await listener.listen(address);
       this.#ctx.log.info({ surface: 'imap', listen: bound, tls: implicitTls ? 'implicit' : 'starttls' }, 'IMAP front listening');

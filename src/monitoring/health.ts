@@ -33,6 +33,7 @@ interface Probe {
 const UPSTREAM_OF: Readonly<Record<string, (config: Config) => { host: string; port: number }>> = {
   imap: (config) => config.imap.upstream,
   smtp: (config) => config.smtp.upstream,
+  pop3: (config) => config.pop3.upstream,
 };
 
 /**

@@ -25,6 +25,7 @@ export function tempDir(prefix = 'dp'): { dir: string; cleanup: () => void } {
  */
 const NO_FRONTS = {
   imap: { listen: [], listen_tls: [] },
+  pop3: { listen: [], listen_tls: [] },
   smtp: { listen: [], listen_tls: [] },
   http: { listen: [] },
 };
@@ -47,7 +48,7 @@ export function testConfig(dir: string, overrides: Tree = {}): Config {
   return buildConfig(deepMerge({ data_dir: dir, hashing: FAST_HASHING, log: { level: 'silent' }, ...NO_FRONTS }, overrides));
 }
 
-/** Writes a TOML config for a daemon process (network fronts off) and returns its path; `extra` must not repeat [imap], [smtp] or [http]. */
+/** Writes a TOML config for a daemon process (network fronts off) and returns its path; `extra` must not repeat [imap], [pop3], [smtp] or [http]. */
 export function writeConfig(dir: string, extra = ''): string {
   const file = path.join(dir, 'devicepass.toml');
   writeFileSync(
@@ -60,6 +61,9 @@ memory_kib = ${FAST_HASHING.memory_kib}
 iterations = ${FAST_HASHING.iterations}
 parallelism = 1
 [imap]
+listen = []
+listen_tls = []
+[pop3]
 listen = []
 listen_tls = []
 [smtp]

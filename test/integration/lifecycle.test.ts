@@ -6,6 +6,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { generate } from 'selfsigned';
 import { afterEach, describe, expect, it } from 'vitest';
+import { printableConfig } from '../../src/config/check.js';
 import { buildConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { RawImap } from '../helpers/imap-raw-client.js';
@@ -69,17 +70,10 @@ describe('reload: a renewed certificate reaches new handshakes while open sessio
     const first = await certificate(tmp.dir, 'first.example.com');
     env = await startImapEnv({ tls: { cert: first.cert, key: first.key }, auth: { trusted_networks: ['127.0.0.0/8'] } });
     const before = env.daemon.config;
-    const raw = {
-      data_dir: before.data_dir,
-      hashing: before.hashing,
-      log: { level: 'silent' },
-      tls: { cert: first.cert, key: first.key },
-      auth: { trusted_networks: ['192.0.2.0/24'], failure_delay: '1s' },
-      imap: { ...JSON.parse(JSON.stringify(before.imap)), listen: ['127.0.0.1:0', '127.0.0.1:0'], idle_timeout: '45s' },
-      smtp: { listen: [], listen_tls: [] },
-      http: { listen: [] },
-      dovecot_auth: { listen: [] },
-    };
+    // the running configuration as it could be written back, with some keys changed
+    const raw = printableConfig(before) as Record<string, Record<string, unknown>>;
+    raw.auth = { ...raw.auth, trusted_networks: ['192.0.2.0/24'], failure_delay: '1s' };
+    raw.imap = { ...raw.imap, listen: ['127.0.0.1:0', '127.0.0.1:0'], idle_timeout: '45s' };
     const plan = await env.daemon.reload(buildConfig(raw));
     expect(plan.applied).toEqual(expect.arrayContaining(['auth.trusted_networks', 'auth.failure_delay', 'imap.idle_timeout']));
     expect(plan.needRestart).toEqual(['imap.listen']);

@@ -1,20 +1,2 @@
-/** SASL response lines (RFC 3501 AUTHENTICATE continuation, RFC 4959 SASL-IR). */
-import { decodeSaslBase64 } from '../../sasl/encoding.js';
-
-export type SaslResponse =
-  | { readonly kind: 'cancel' }
-  | { readonly kind: 'data'; readonly data: Buffer }
-  | { readonly kind: 'error'; readonly error: string };
-
-/**
- * `initial` selects SASL-IR rules: "=" is the empty response and "*" is not a
- * cancel. On a continuation line "*" cancels and an empty line is an empty response.
- */
-export function decodeSaslResponse(input: Buffer | string, initial = false): SaslResponse {
-  const text = typeof input === 'string' ? input : input.toString('latin1');
-  if (!initial && text === '*') return { kind: 'cancel' };
-  if (initial && text === '=') return { kind: 'data', data: Buffer.alloc(0) };
-  if (initial && text === '') return { kind: 'error', error: 'Empty initial response (send "=")' };
-  const data = decodeSaslBase64(text);
-  return data ? { kind: 'data', data } : { kind: 'error', error: 'Invalid base64' };
-}
+/** SASL response lines: decoded by the module every front shares. */
+export { decodeSaslResponse, type SaslResponse } from '../../sasl/response.js';

@@ -1,14 +1,14 @@
-import net, { isIP, type Socket } from 'node:net';
-import tls from 'node:tls';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../../config/load.js';
 import type { Logger } from '../../log/logger.js';
 import { idArguments } from './id-fields.js';
 import { capabilitiesFrom, type ServerResponse } from './response-reader.js';
-import { UpstreamError } from './upstream-error.js';
+import { connectTcp, startTls, type UpstreamTlsOptions } from '../../net/upstream-connect.js';
+import { UpstreamError } from '../../net/upstream-error.js';
 import { UpstreamReader } from './upstream-reader.js';
 
-export { UpstreamError, type UpstreamErrorReason } from './upstream-error.js';
+export { UpstreamError, type UpstreamErrorReason } from '../../net/upstream-error.js';
 
 /** Who is logging in, and from where: passed upstream so Dovecot logs the real client. */
 export interface UpstreamLogin {
@@ -44,9 +44,7 @@ export interface UpstreamTimeouts {
 
 export const DEFAULT_UPSTREAM_TIMEOUTS: Readonly<UpstreamTimeouts> = { connectMs: 5_000, stepMs: 10_000, authMs: 30_000 };
 
-export interface UpstreamOptions {
-  /** Trust anchors for the upstream's certificate (PEM) instead of the system store. */
-  ca?: string | Buffer | (string | Buffer)[];
+export interface UpstreamOptions extends UpstreamTlsOptions {
   timeouts?: Partial<UpstreamTimeouts>;
 }
 
@@ -177,56 +175,4 @@ function usable(caps: string[]): boolean {
 function describe(response: ServerResponse): string {
   const text = `${response.tag} ${response.kind}${response.code === null ? '' : ` [${response.code}]`} ${response.text}`.trim();
   return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
-}
-
-function connectTcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new UpstreamError('timeout', `no connection to upstream ${host}:${port} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onError = (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(new UpstreamError('unreachable', `cannot connect to upstream ${host}:${port}: ${err.code ?? err.message}`, { cause: err }));
-    };
-    socket.once('error', onError);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      // IMAP is many small request/response lines; Nagle would add delay to each
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
-  });
-}
-
-function startTls(socket: Socket, host: string, options: UpstreamOptions, timeoutMs: number): Promise<tls.TLSSocket> {
-  return new Promise((resolve, reject) => {
-    const secure = tls.connect({
-      socket,
-      host,
-      // SNI carries names only; the certificate is still checked against an IP host
-      ...(isIP(host) === 0 ? { servername: host } : {}),
-      ...(options.ca === undefined ? {} : { ca: options.ca }),
-      minVersion: 'TLSv1.2',
-    });
-    const fail = (err: UpstreamError) => {
-      clearTimeout(timer);
-      secure.destroy();
-      reject(err);
-    };
-    const timer = setTimeout(() => fail(new UpstreamError('timeout', `TLS handshake with the upstream took over ${timeoutMs} ms`)), timeoutMs);
-    const onError = (err: NodeJS.ErrnoException) => fail(new UpstreamError('tls', `TLS with the upstream failed: ${err.code ?? err.message}`, { cause: err }));
-    const onClose = () => fail(new UpstreamError('tls', 'upstream closed the connection during the TLS handshake'));
-    secure.once('error', onError);
-    secure.once('close', onClose);
-    secure.once('secureConnect', () => {
-      clearTimeout(timer);
-      secure.off('error', onError);
-      secure.off('close', onClose);
-      resolve(secure);
-    });
-  });
 }

@@ -52,6 +52,14 @@ describe('the pre-start configuration check', () => {
     expect(keys(checkConfig(buildConfig({ imap: { upstream: { master_user: 'm' } } })).errors)).toEqual(['imap.upstream.master_password']);
   });
 
+  it('checks the POP3 master login the same way', () => {
+    const upstream = (host: string, tls: string) => buildConfig({ pop3: { upstream: { host, tls, master_user: 'm', master_password: 'secret' } } });
+    expect(keys(checkConfig(upstream('10.0.0.5', 'none')).errors)).toEqual(['pop3.upstream.tls']);
+    expect(checkConfig(upstream('127.0.0.1', 'none')).errors).toEqual([]);
+    expect(checkConfig(upstream('mail.example.com', 'implicit')).errors).toEqual([]);
+    expect(keys(checkConfig(buildConfig({ pop3: { upstream: { master_user: 'm' } } })).errors)).toEqual(['pop3.upstream.master_password']);
+  });
+
   it('warns when the development certificate would be shown on a public listener', () => {
     const check = checkConfig(buildConfig({ imap: { listen_tls: ['0.0.0.0:993'] } }));
     expect(check.errors).toEqual([]);

@@ -15,7 +15,11 @@ function deps(verdict: (a: LoginAttempt) => LoginResult, overrides: Partial<Ngin
     isTrustedNetwork: () => false,
     log: silentLogger,
     secret: SECRET,
-    upstreams: { imap: { host: '127.0.0.1', port: 10143, masterUser: 'master', masterPassword: 'mpw' }, smtp: { host: '127.0.0.1', port: 10025 } },
+    upstreams: {
+      imap: { host: '127.0.0.1', port: 10143, masterUser: 'master', masterPassword: 'mpw' },
+      pop3: { host: '127.0.0.2', port: 10110, masterUser: 'pop-master', masterPassword: 'pop-mpw' },
+      smtp: { host: '127.0.0.1', port: 10025 },
+    },
     ...overrides,
   };
   return { d, attempts };
@@ -40,6 +44,15 @@ function request(extra: Record<string, string> = {}) {
 }
 
 describe('nginx auth_http', () => {
+  it('POP3 success: the configured POP3 upstream and its master-user login, not the IMAP one', async () => {
+    const { d, attempts } = deps(ok);
+    expect(await nginxAuth(request({ 'auth-protocol': 'pop3' }), d)).toEqual({
+      status: 200,
+      headers: { 'Auth-Status': 'OK', 'Auth-Server': '127.0.0.2', 'Auth-Port': '10110', 'Auth-User': 'alice@example.com*pop-master', 'Auth-Pass': 'pop-mpw' },
+    });
+    expect(attempts[0]?.protocol).toBe('pop3');
+  });
+
   it('IMAP success: upstream server and the master-user login, credentials URL-decoded', async () => {
     const { d, attempts } = deps(ok);
     expect(await nginxAuth(request(), d)).toEqual({

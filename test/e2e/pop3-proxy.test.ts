@@ -1,0 +1,110 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ImapFlow } from 'imapflow';
+import Pop3Command from 'node-pop3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { tempDir, testConfig } from '../helpers/env.js';
+import { RawImap as RawLines } from '../helpers/imap-raw-client.js';
+import { dovecotPop3Installed, startDovecot, type DovecotInstance } from './helpers/dovecot.js';
+import { serversReady } from './helpers/require-servers.js';
+
+const run = promisify(execFile);
+const ALICE = 'alice@example.com';
+const canRun = serversReady(dovecotPop3Installed() && process.getuid?.() === 0, 'Dovecot with POP3 (as root)');
+
+/**
+ * The whole POP3 path: a message put into the mailbox over IMAP (through
+ * devicepass too), then a POP3 client logs in to devicepass with a device
+ * password, devicepass logs in to Dovecot's POP3 as the address through the
+ * master user (with XCLIENT: loopback is in login_trusted_networks) and
+ * relays; revoking the device cuts exactly that device's session.
+ */
+describe.skipIf(!canRun)('POP3 through devicepass to a real Dovecot', () => {
+  let dovecot: DovecotInstance;
+  let daemon: Daemon;
+  let cleanup: () => void;
+  let pop3Plain: number;
+  let pop3Tls: number;
+  let imapPlain: number;
+  const devices: Record<string, { id: string; password: string }> = {};
+  const MESSAGE = `From: bob@example.com\r\nTo: ${ALICE}\r\nSubject: fetched over pop3\r\nMessage-ID: <pop3-e2e-1@example.com>\r\n\r\nHello through the POP3 proxy.\r\n`;
+
+  const pop3 = (device: string) =>
+    new Pop3Command({ host: '127.0.0.1', port: pop3Tls, tls: true, user: ALICE, password: devices[device]!.password, tlsOptions: { rejectUnauthorized: false }, servername: 'localhost' });
+
+  beforeAll(async () => {
+    dovecot = await startDovecot({ pop3: true });
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    const upstream = { host: dovecot.host, tls: 'none', master_user: dovecot.masterUser, master_password: dovecot.masterPassword };
+    daemon = await startDaemon(
+      testConfig(tmp.dir, {
+        imap: { listen: ['127.0.0.1:0'], listen_tls: [], upstream: { ...upstream, port: dovecot.port } },
+        pop3: { listen: ['127.0.0.1:0'], listen_tls: ['127.0.0.1:0'], upstream: { ...upstream, port: dovecot.pop3Port } },
+        dovecot_auth: { listen: [] },
+      }),
+    );
+    daemon.admin.addAddress(ALICE, 'e2e');
+    for (const name of ['phone', 'laptop']) {
+      const made = await daemon.admin.addDevice(ALICE, { name, scopes: ['imap', 'pop3'] }, 'e2e');
+      devices[name] = { id: String(made.id), password: made.password };
+    }
+    const port = (front: string) => daemon.surfaces.find((s) => s.name === front)!.addresses().map((a) => Number(a.slice(a.lastIndexOf(':') + 1)));
+    [pop3Plain, pop3Tls] = port('pop3') as [number, number];
+    [imapPlain] = port('imap') as [number];
+    const imap = new ImapFlow({ host: '127.0.0.1', port: imapPlain, secure: false, logger: false, tls: { rejectUnauthorized: false }, auth: { user: ALICE, pass: devices.laptop!.password } });
+    await imap.connect();
+    await imap.append('INBOX', MESSAGE);
+    await imap.logout();
+  });
+
+  afterAll(async () => {
+    await daemon?.stop();
+    await dovecot?.stop();
+    cleanup?.();
+  });
+
+  it('LIST and RETR through devicepass return the message put there over IMAP; Dovecot logs the login as the address from the real client', async () => {
+    const client = pop3('phone');
+    const list = await client.LIST();
+    expect(list).toHaveLength(1);
+    expect(await client.RETR(1)).toContain('Hello through the POP3 proxy.');
+    await client.QUIT();
+    await dovecot.waitForLog(/pop3-login: Info: Login: user=<alice@example\.com>, method=PLAIN, rip=127\.0\.0\.1/);
+  });
+
+  it('curl pop3:// with AUTH PLAIN retrieves the message', async () => {
+    const { stdout } = await run('curl', ['-s', '-S', '--max-time', '10', '--login-options', 'AUTH=PLAIN', '-u', `${ALICE}:${devices.laptop!.password}`, `pop3://127.0.0.1:${pop3Plain}/1`]);
+    expect(stdout.replace(/\r\n/g, '\n')).toContain('Subject: fetched over pop3');
+  });
+
+  it('revoking a device closes its POP3 session with [SYS/PERM] while the other device stays logged in', async () => {
+    const phone = await RawLines.connect(pop3Plain);
+    await phone.next(/^\+OK/);
+    phone.send(`USER ${ALICE}\r\n`);
+    await phone.next(/^\+OK/);
+    phone.send(`PASS ${devices.phone!.password}\r\n`);
+    expect(await phone.next(/^[+-]/)).toBe('+OK Logged in.');
+    const laptop = pop3('laptop');
+    expect(await laptop.STAT()).toMatch(/^1 \d+$/);
+    expect(daemon.registry.list(ALICE).map((s) => `${s.protocol}:${s.deviceName}`).sort()).toEqual(['pop3:laptop', 'pop3:phone']);
+
+    const revoked = daemon.admin.revokeDevice(ALICE, devices.phone!.id, 'e2e');
+    expect(revoked.sessionsClosed).toBe(1);
+    expect(await phone.next(/^-ERR/)).toBe('-ERR [SYS/PERM] Session revoked by administrator');
+    await phone.waitClosed(2000);
+    expect(await laptop.STAT()).toMatch(/^1 \d+$/);
+    expect(daemon.registry.list(ALICE).map((s) => s.deviceName)).toEqual(['laptop']);
+    await laptop.QUIT();
+  });
+
+  it('DELE through devicepass removes the message at Dovecot', async () => {
+    const first = pop3('laptop');
+    expect(await first.DELE(1)).toMatch(/^Marked to be deleted/);
+    await first.QUIT();
+    const second = pop3('laptop');
+    expect(await second.STAT()).toBe('0 0');
+    await second.QUIT();
+  });
+});
