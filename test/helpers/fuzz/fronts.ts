@@ -1,0 +1,78 @@
+/**
+ * One in-process daemon with every front listening on loopback (IMAP, SMTP
+ * submission, Dovecot SASL over TCP, HTTP with nginx auth_http, the control
+ * socket), its log captured at debug level, and one address with a device:
+ * the target of the socket fuzzers.
+ */
+import { createLogger } from '../../../src/log/logger.js';
+import { MASTER, startImapEnv, type ImapEnv } from '../imap-env.js';
+
+export const FUZZ_ADDRESS = 'alice@example.com';
+export const FUZZ_PASSWORD = 'correct horse battery staple';
+/** The wrong password every dictionary uses: it must never reach the log either. */
+export const FUZZ_WRONG_PASSWORD = 'Wrong-Fuzz-Secret-7q2x';
+export const NGINX_SECRET = 'nginx-shared-secret-4k8d';
+
+export interface Fronts {
+  env: ImapEnv;
+  imap: { port: number };
+  smtp: { port: number };
+  sasl: { port: number };
+  http: { port: number };
+  control: { path: string };
+  /** Every line the daemon logged so far. */
+  logLines(): string[];
+  stop(): Promise<void>;
+}
+
+const portOf = (address: string | undefined): number => Number(address?.slice(address.lastIndexOf(':') + 1));
+
+export async function startFronts(): Promise<Fronts> {
+  const lines: string[] = [];
+  const log = createLogger('debug', { write: (line: string) => void lines.push(line) });
+  const env = await startImapEnv({
+    devices: { phone: FUZZ_PASSWORD },
+    address: FUZZ_ADDRESS,
+    log,
+    // wrong passwords are the fuzzers' daily bread: no delay or lockout in the way of the next case
+    auth: { failure_delay: '0s', failure_delay_max: '0s', lockout_failures: 1_000_000 },
+    config: {
+      smtp: { listen: ['127.0.0.1:0'], listen_tls: [], max_unauthenticated_commands: 1000 },
+      dovecot_auth: { listen: ['127.0.0.1:0'] },
+      http: { listen: ['127.0.0.1:0'], nginx_secret: NGINX_SECRET },
+    },
+  });
+  const surface = (name: string) => env.daemon.surfaces.find((s) => s.name === name)?.addresses() ?? [];
+  return {
+    env,
+    imap: { port: env.plainPort },
+    smtp: { port: portOf(surface('smtp')[0]) },
+    sasl: { port: portOf(surface('dovecot_auth')[0]) },
+    http: { port: portOf(surface('http')[0]) },
+    control: { path: env.daemon.config.control.socket },
+    logLines: () => lines,
+    stop: () => env.stop(),
+  };
+}
+
+const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+
+/** The secrets as they could leak: plain, base64, inside a PLAIN message, URL-encoded. */
+export function secretForms(): string[] {
+  const forms = new Set<string>();
+  for (const secret of [FUZZ_PASSWORD, FUZZ_WRONG_PASSWORD, NGINX_SECRET, MASTER.password]) {
+    forms.add(secret);
+    forms.add(b64(secret));
+    forms.add(b64(`\0${FUZZ_ADDRESS}\0${secret}`));
+    forms.add(b64(`${FUZZ_ADDRESS}\0${FUZZ_ADDRESS}\0${secret}`));
+    forms.add(encodeURIComponent(secret));
+    forms.add(JSON.stringify(secret).slice(1, -1));
+  }
+  return [...forms];
+}
+
+/** The log lines that carry a secret in any of its forms (empty when the log is clean). */
+export function leakedLines(lines: readonly string[]): string[] {
+  const forms = secretForms();
+  return lines.filter((line) => forms.some((f) => line.includes(f)));
+}
