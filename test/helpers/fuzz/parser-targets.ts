@@ -27,9 +27,9 @@ import { decodeSaslBase64, splitPlain } from '../../../src/sasl/encoding.js';
 import { ReplyError, ReplyReader } from '../../../src/smtp/reply.js';
 import { encodeXtext } from '../../../src/smtp/xtext.js';
 import { Driver } from '../imap-reader-driver.js';
-import { IMAP_DICTIONARY } from './socket-targets.js';
+import { IMAP_CORPUS, IMAP_DICTIONARY } from './dictionaries.js';
 import { FUZZ_WRONG_PASSWORD } from './fronts.js';
-import { bytesBiased, chunkSizes, cut, wireInput } from './wire.js';
+import { bytesBiased, chunkSizes, cut, mutated, wireInput } from './wire.js';
 import type { LoginAttempt, LoginResult } from '../../../src/auth/types.js';
 
 export interface ParserTarget {
@@ -62,12 +62,9 @@ const SMALL: LineReaderOptions = {
 };
 const IMAP_TOKENS = [
   ...IMAP_DICTIONARY, '{', '}', '{99999999999999999999+}', '((((((((((', '"\\"', '{1+}\r\nx ', '{150}', '{150+}',
-  ' {1+}\r\nx'.repeat(6), ` {150}\r\n${'q'.repeat(150)} {150}\r\n`,
-  '1 ID ("name" "Mac OS X Mail" "version" "16.0 (3776.700.51)" "os" "Mac OS X")\r\n',
-  '1 authenticate PLAIN\r\nAHVAZXhhbXBsZS5jb20AcA==\r\n', 'a LOGIN {16+}\r\nuser@example.com {8+}\r\npassword\r\n',
-  'b AUTHENTICATE LOGIN\r\n*\r\n', 'c CAPABILITY\r\nd NOOP\ne STARTTLS\r\nf LOGOUT\r\n', 'x'.repeat(400), '('.repeat(300),
+  ' {1+}\r\nx'.repeat(6), ` {150}\r\n${'q'.repeat(150)} {150}\r\n`, 'x'.repeat(400), '('.repeat(300), ...IMAP_CORPUS,
 ];
-const imapWire = wireInput(IMAP_TOKENS, { maxParts: 60, maxRandomBytes: 120 });
+const imapWire = fc.oneof(wireInput(IMAP_TOKENS, { maxParts: 60, maxRandomBytes: 120 }), mutated(IMAP_CORPUS, IMAP_TOKENS));
 
 function checkItem(item: ReaderItem, d: Driver): void {
   const l = d.reader.limits;

@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { completeLines, converse, type Conversation } from './conversation.js';
 import { FUZZ_ADDRESS, FUZZ_PASSWORD, FUZZ_WRONG_PASSWORD, NGINX_SECRET, type Fronts } from './fronts.js';
 import { Probe } from './probe.js';
-import { chunkSizes, wireInput } from './wire.js';
+import { IMAP_CORPUS, IMAP_DICTIONARY } from './dictionaries.js';
+import { chunkSizes, mutated, wireInput } from './wire.js';
 
 export interface SocketTarget {
   readonly name: string;
@@ -39,13 +40,6 @@ function caseProperty(
 
 // ---------------------------------------------------------------- IMAP
 
-export const IMAP_DICTIONARY = [
-  'a', 'A1', '*', '+', 'LOGIN', 'AUTHENTICATE', 'PLAIN', 'LOGIN', 'ID', 'NIL', 'CAPABILITY', 'NOOP', 'XYZZY', 'SELECT', 'STARTTLS',
-  'LOGOUT', '"quoted"', '"esc\\"aped\\\\"', '"bad\\escape"', '"unterminated', '(', ')', '((((', '{0}', '{5}', '{3+}', '{4097+}',
-  '{70000}', '{99999999999999999999}', '{18446744073709551616+}', '=', 'AGFAYgBj', 'not base64!', '\0', '\r', '\n', '\r\n',
-  ' ', '  ', '\t', '\x7f', '\xff\xfe', FUZZ_ADDRESS, `"${FUZZ_WRONG_PASSWORD}"`, FUZZ_WRONG_PASSWORD, PLAIN_WRONG, '~{3}', '[', ']',
-  `{${FUZZ_WRONG_PASSWORD.length}+}\r\n${FUZZ_WRONG_PASSWORD}`,
-];
 
 const IMAP_WELL_FORMED = [
   /^\* (OK|NO|BAD|BYE) \S.*$/,
@@ -82,7 +76,7 @@ export function notProxyLike(bytes: Buffer): Buffer {
 export const imapTarget: SocketTarget = {
   name: 'imap',
   defaultRuns: 150,
-  property: (fronts) => caseProperty(wireInput(IMAP_DICTIONARY).map(notProxyLike), imapConversation(fronts), 3),
+  property: (fronts) => caseProperty(fc.oneof(wireInput(IMAP_DICTIONARY), mutated(IMAP_CORPUS, IMAP_DICTIONARY)).map(notProxyLike), imapConversation(fronts), 3),
   async goodLogin(fronts) {
     const p = await Probe.connect(fronts.imap);
     try {
@@ -208,20 +202,28 @@ const HEADER_NAMES = [
   'Auth-Method', 'Auth-User', 'Auth-Pass', 'Auth-Protocol', 'Auth-Login-Attempt', 'Client-IP', 'Client-Host', 'Auth-SMTP-Helo',
   'Auth-SMTP-From', 'X-Devicepass-Secret', 'Host', 'Content-Length', 'Transfer-Encoding', 'Connection', 'Expect', 'Auth-Salt',
 ];
-const HEADER_VALUES = [
-  'plain', 'PLAIN', 'apop', 'cram-md5', 'imap', 'smtp', 'pop3', 'IMAP', 'ftp', '1', '2', '3', '99', '-1', '0x10', '1e9', '',
-  FUZZ_ADDRESS, encodeURIComponent(FUZZ_ADDRESS), FUZZ_WRONG_PASSWORD, encodeURIComponent(FUZZ_PASSWORD), '%', '%zz', '%E0%A4%A',
-  '%0d%0a', '127.0.0.1', '::ffff:192.0.2.1', '2001:db8::1', 'not-an-ip', NGINX_SECRET, NGINX_SECRET, 'wrong-secret', 'chunked',
-  '5', 'close', 'keep-alive', '100-continue', 'é', '\x7f', ' padded ',
-];
-const REQUEST_LINES = ['GET /auth/nginx HTTP/1.0', 'GET /auth/nginx HTTP/1.1', 'GET /auth/nginx?x=1 HTTP/1.0', 'POST /auth/nginx HTTP/1.1', 'GET /healthz HTTP/1.1', 'GET /metrics HTTP/1.0', 'GET /nope HTTP/1.1', 'GET /auth/nginx HTTP/9.9', 'GET  /auth/nginx HTTP/1.0', 'BREW /auth/nginx HTTP/1.0'];
-
-const headerValue = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom(...HEADER_VALUES) },
+const COMMON_VALUES = ['1', '2', '3', '99', '-1', '0x10', '1e9', '', '%', '%zz', '%E0%A4%A', '%0d%0a', 'é', '\x7f', ' padded '];
+/** Values by header, so that the password and the secret appear only where they belong (a Client-IP is logged, by design). */
+const VALUES_BY_HEADER: Record<string, readonly string[]> = {
+  'Auth-Method': ['plain', 'PLAIN', 'apop', 'cram-md5'],
+  'Auth-User': [FUZZ_ADDRESS, encodeURIComponent(FUZZ_ADDRESS), 'ALICE%40EXAMPLE.COM'],
+  'Auth-Pass': [FUZZ_WRONG_PASSWORD, encodeURIComponent(FUZZ_WRONG_PASSWORD), encodeURIComponent(FUZZ_PASSWORD), `${FUZZ_WRONG_PASSWORD}%0d%0a`],
+  'Auth-Protocol': ['imap', 'smtp', 'pop3', 'IMAP', 'ftp'],
+  'Client-IP': ['127.0.0.1', '::ffff:192.0.2.1', '2001:db8::1', 'not-an-ip'],
+  'X-Devicepass-Secret': [NGINX_SECRET, NGINX_SECRET, 'wrong-secret'],
+  'Content-Length': ['5', '0', '-1', '99999999999999999999'],
+  'Transfer-Encoding': ['chunked', 'gzip, chunked'],
+  Connection: ['close', 'keep-alive', 'upgrade'],
+  Expect: ['100-continue'],
+};
+const headerValue = (name: string) => fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...(VALUES_BY_HEADER[name] ?? []), ...COMMON_VALUES) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b).toString('latin1')) },
 );
+const REQUEST_LINES = ['GET /auth/nginx HTTP/1.0', 'GET /auth/nginx HTTP/1.1', 'GET /auth/nginx?x=1 HTTP/1.0', 'POST /auth/nginx HTTP/1.1', 'GET /healthz HTTP/1.1', 'GET /metrics HTTP/1.0', 'GET /nope HTTP/1.1', 'GET /auth/nginx HTTP/9.9', 'GET  /auth/nginx HTTP/1.0', 'BREW /auth/nginx HTTP/1.0'];
+
 const headerLine = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...HEADER_NAMES), headerValue).map(([n, v]) => `${n}: ${v}`) },
+  { weight: 6, arbitrary: fc.constantFrom(...HEADER_NAMES).chain((n) => headerValue(n).map((v) => `${n}: ${v}`)) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 60 }).map((b) => Buffer.from(b).toString('latin1')) },
 );
 /** A request of dictionary headers and random bytes; the secret and the address are there often enough to reach a login. */

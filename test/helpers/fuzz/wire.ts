@@ -50,3 +50,46 @@ export function bytesBiased(maxLength: number): fc.Arbitrary<Buffer> {
   const byte = fc.oneof(fc.integer({ min: 0, max: 255 }), special);
   return fc.array(byte, { maxLength }).map((b) => Buffer.from(b));
 }
+
+type Mutation =
+  | { op: 'set'; at: number; byte: number }
+  | { op: 'insert'; at: number; word: string }
+  | { op: 'delete'; at: number; length: number }
+  | { op: 'repeat'; at: number; length: number }
+  | { op: 'run'; at: number; length: number; char: string };
+
+/**
+ * Well-formed sessions from `corpus`, then damaged: bytes overwritten,
+ * dictionary words inserted, spans deleted or repeated, long runs of one
+ * character inserted. Finds what pure noise rarely reaches: almost-valid input.
+ */
+export function mutated(corpus: readonly string[], dictionary: readonly string[]): fc.Arbitrary<Buffer> {
+  const at = fc.nat();
+  const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+    fc.record({ op: fc.constant('set' as const), at, byte: fc.integer({ min: 0, max: 255 }) }),
+    fc.record({ op: fc.constant('insert' as const), at, word: fc.constantFrom(...dictionary) }),
+    fc.record({ op: fc.constant('delete' as const), at, length: fc.integer({ min: 1, max: 20 }) }),
+    fc.record({ op: fc.constant('repeat' as const), at, length: fc.integer({ min: 1, max: 40 }) }),
+    fc.record({ op: fc.constant('run' as const), at, length: fc.integer({ min: 1, max: 400 }), char: fc.constantFrom('x', '(', '{', ' ') }),
+  );
+  return fc
+    .tuple(fc.array(fc.constantFrom(...corpus), { minLength: 1, maxLength: 4 }), fc.array(mutation, { minLength: 1, maxLength: 5 }))
+    .map(([sessions, mutations]) => mutations.reduce(apply, latin1(sessions.join(''))));
+}
+
+function apply(s: Buffer, m: Mutation): Buffer {
+  const at = m.at % (s.length + 1);
+  const insert = (x: Buffer): Buffer => Buffer.concat([s.subarray(0, at), x, s.subarray(at)]);
+  switch (m.op) {
+    case 'set': {
+      if (s.length === 0) return s;
+      const copy = Buffer.from(s);
+      copy[Math.min(at, s.length - 1)] = m.byte;
+      return copy;
+    }
+    case 'insert': return insert(latin1(m.word));
+    case 'delete': return Buffer.concat([s.subarray(0, at), s.subarray(at + m.length)]);
+    case 'repeat': return insert(Buffer.from(s.subarray(at, at + m.length)));
+    case 'run': return insert(Buffer.alloc(m.length, m.char));
+  }
+}
