@@ -13,6 +13,8 @@ export interface Conversation {
   endpoint: Endpoint;
   /** True once the greeting is in (fronts that speak first). */
   greeted?(text: string): boolean;
+  /** Sent once after the greeting, before the cases (a login, to fuzz what follows it); `done` says it succeeded. */
+  prelude?: { send: string; done(text: string): boolean };
   /** Ends any literal, continuation or long line the case may have left open. */
   flush: Buffer | string;
   sentinel: Buffer | string;
@@ -52,6 +54,11 @@ export async function converse(c: Conversation, inputs: readonly Buffer[], sizes
     if (c.greeted) {
       const greeting = await probe.until(c.greeted, CASE_TIMEOUT_MS);
       assert.equal(greeting, 'matched', `closed before the greeting: ${JSON.stringify(probe.text())}`);
+    }
+    if (c.prelude) {
+      probe.send(c.prelude.send);
+      const done = await probe.until(c.prelude.done, CASE_TIMEOUT_MS);
+      assert.equal(done, 'matched', `the prelude failed: ${JSON.stringify(probe.text().slice(-600))}`);
     }
     for (const input of inputs) {
       const mark = probe.text().length;

@@ -12,6 +12,8 @@ export const FUZZ_PASSWORD = 'correct horse battery staple';
 /** The wrong password every dictionary uses: it must never reach the log either. */
 export const FUZZ_WRONG_PASSWORD = 'Wrong-Fuzz-Secret-7q2x';
 export const NGINX_SECRET = 'nginx-shared-secret-4k8d';
+/** The loopback address the IMAP front trusts to send PROXY headers. */
+export const PROXY_PEER = '127.0.0.2';
 
 export interface Fronts {
   env: ImapEnv;
@@ -34,10 +36,13 @@ export async function startFronts(): Promise<Fronts> {
     devices: { phone: FUZZ_PASSWORD },
     address: FUZZ_ADDRESS,
     log,
+    // connections from 127.0.0.2 come through a "load balancer": they must start with a PROXY header
+    imap: { trusted_proxies: [`${PROXY_PEER}/32`] },
     // wrong passwords are the fuzzers' daily bread: no delay or lockout in the way of the next case
     auth: { failure_delay: '0s', failure_delay_max: '0s', lockout_failures: 1_000_000 },
     config: {
-      smtp: { listen: ['127.0.0.1:0'], listen_tls: [], max_unauthenticated_commands: 1000 },
+      // the relay has nowhere to go (port 1 on loopback refuses): a logged-in client meets its error path
+      smtp: { listen: ['127.0.0.1:0'], listen_tls: [], max_unauthenticated_commands: 1000, upstream: { host: '127.0.0.1', port: 1 } },
       dovecot_auth: { listen: ['127.0.0.1:0'] },
       http: { listen: ['127.0.0.1:0'], nginx_secret: NGINX_SECRET },
     },

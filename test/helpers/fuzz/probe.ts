@@ -5,7 +5,8 @@
  */
 import net, { type Socket } from 'node:net';
 
-export type Endpoint = { port: number } | { path: string };
+/** A loopback TCP port (optionally from another loopback address) or a Unix socket path. */
+export type Endpoint = { port: number; localAddress?: string } | { path: string };
 
 export class HangError extends Error {
   override name = 'HangError';
@@ -35,7 +36,9 @@ export class Probe {
 
   static connect(endpoint: Endpoint): Promise<Probe> {
     return new Promise((resolve, reject) => {
-      const socket = 'path' in endpoint ? net.connect(endpoint.path) : net.connect(endpoint.port, '127.0.0.1');
+      const socket = 'path' in endpoint
+        ? net.connect(endpoint.path)
+        : net.connect({ port: endpoint.port, host: '127.0.0.1', ...(endpoint.localAddress ? { localAddress: endpoint.localAddress } : {}) });
       socket.once('connect', () => resolve(new Probe(socket)));
       socket.once('error', reject);
     });

@@ -5,17 +5,20 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { completeLines, converse, type Conversation } from './conversation.js';
-import { FUZZ_ADDRESS, FUZZ_PASSWORD, FUZZ_WRONG_PASSWORD, NGINX_SECRET, type Fronts } from './fronts.js';
+import { parseProxyHeader } from '../../../src/net/proxy-protocol.js';
+import { CASE_TIMEOUT_MS, completeLines, converse, type Conversation } from './conversation.js';
+import { FUZZ_ADDRESS, FUZZ_PASSWORD, FUZZ_WRONG_PASSWORD, NGINX_SECRET, PROXY_PEER, type Fronts } from './fronts.js';
+import { proxyHeader } from './proxy-headers.js';
 import { Probe } from './probe.js';
 import { IMAP_CORPUS, IMAP_DICTIONARY } from './dictionaries.js';
-import { chunkSizes, mutated, wireInput } from './wire.js';
+import { chunkSizes, cut, mutated, wireInput } from './wire.js';
 
 export interface SocketTarget {
   readonly name: string;
   /** Cases in one `npm test` run. */
   readonly defaultRuns: number;
-  property(fronts: Fronts): fc.IAsyncPropertyWithHooks<[Buffer[][], number[]]>;
+  // any: each target generates its own kind of case; fc.assert and fc.check accept every one
+  property(fronts: Fronts): fc.IRawProperty<any, true>;
   /** Throws unless the front still logs the fuzz device in. */
   goodLogin(fronts: Fronts): Promise<void>;
 }
@@ -90,6 +93,70 @@ export const imapTarget: SocketTarget = {
   },
 };
 
+/**
+ * A trusted load balancer's connection: a PROXY header, right or damaged,
+ * then IMAP. A header the parser accepts must lead to the greeting and an
+ * answered session; any other is closed without a word (the proxy is broken,
+ * there is no client to tell), and within the bound.
+ */
+export const imapProxyTarget: SocketTarget = {
+  name: 'imap-proxy',
+  defaultRuns: 150,
+  property: (fronts) =>
+    fc.asyncProperty(
+      proxyHeader,
+      chunkSizes,
+      fc.oneof(fc.constant(Buffer.alloc(0)), wireInput(IMAP_DICTIONARY, { maxParts: 10 }).map(notProxyLike)),
+      async (header, sizes, rest) => {
+        const after = Buffer.concat([rest, IMAP_FLUSH, Buffer.from(IMAP_SENTINEL)]);
+        const verdict = parseProxyHeader(Buffer.concat([header, after])).status;
+        const probe = await Probe.connect({ port: fronts.imap.port, localAddress: PROXY_PEER });
+        try {
+          probe.sendAll(cut(Buffer.concat([header, rest]), sizes));
+          probe.send(IMAP_FLUSH);
+          probe.send(IMAP_SENTINEL);
+          const conversation = imapConversation(fronts);
+          const outcome = await probe.until(conversation.answered, CASE_TIMEOUT_MS);
+          const text = probe.text();
+          if (verdict === 'ok') {
+            assert.match(text, /^\* OK/, 'an accepted header must lead to the greeting');
+            assert.ok(outcome === 'matched' || conversation.goodbye(text), `neither answered nor a goodbye: ${JSON.stringify(text.slice(-300))}`);
+            assert.deepEqual(conversation.malformed(text), []);
+          } else {
+            assert.equal(outcome, 'closed');
+            assert.equal(text, '', 'a refused header gets no IMAP greeting');
+          }
+        } finally {
+          probe.destroy();
+        }
+      },
+    ),
+  async goodLogin(fronts) {
+    const p = await Probe.connect({ port: fronts.imap.port, localAddress: PROXY_PEER });
+    try {
+      // the client the header names is on a trusted network, so a plaintext login is allowed
+      p.send('PROXY TCP4 127.0.0.9 127.0.0.1 50000 143\r\n');
+      await p.until((t) => t.includes('\r\n'), 5000);
+      p.send(`g1 LOGIN ${FUZZ_ADDRESS} "${FUZZ_PASSWORD}"\r\n`);
+      await p.until((t) => /\r\ng1 /.test(t), 5000);
+      assert.match(p.text(), /\r\ng1 OK/);
+    } finally {
+      p.destroy();
+    }
+    // and the header is what counts: a client it names on the internet may not log in without TLS
+    const q = await Probe.connect({ port: fronts.imap.port, localAddress: PROXY_PEER });
+    try {
+      q.send('PROXY TCP4 192.0.2.10 192.0.2.1 50000 143\r\n');
+      await q.until((t) => t.includes('\r\n'), 5000);
+      q.send(`g2 LOGIN ${FUZZ_ADDRESS} "${FUZZ_PASSWORD}"\r\n`);
+      await q.until((t) => /\r\ng2 /.test(t), 5000);
+      assert.match(q.text(), /\r\ng2 NO \[PRIVACYREQUIRED\]/);
+    } finally {
+      q.destroy();
+    }
+  },
+};
+
 // ---------------------------------------------------------------- SMTP
 
 export const SMTP_DICTIONARY = [
@@ -117,10 +184,35 @@ function smtpConversation(fronts: Fronts): Conversation {
   };
 }
 
+/** What a logged-in client may send: the envelope and the message, with every kind of address and parameter. */
+const SMTP_SESSION_WORDS = [
+  ...SMTP_DICTIONARY, 'MAIL FROM:<alice@example.com>', `MAIL FROM:<${FUZZ_ADDRESS}> SIZE=100 BODY=8BITMIME`, 'MAIL FROM:<eve@example.org>',
+  'MAIL FROM:<"a b"@example.com>', 'MAIL FROM:<alice@example.com> SIZE=99999999999999', 'MAIL FROM:<alice@example.com> AUTH=<>',
+  'MAIL FROM:<alice@example.com> RET=FULL ENVID=x', 'RCPT TO:<bob@example.org>', 'RCPT TO:<bob@example.org> NOTIFY=NEVER', 'RCPT TO:<postmaster>',
+  'RCPT TO:<a@[127.0.0.1]>', 'DATA', 'Subject: x', 'From: <alice@example.com>', '\r\n.\r\n', '.\r\n',
+];
+
+function smtpSessionConversation(fronts: Fronts): Conversation {
+  return {
+    ...smtpConversation(fronts),
+    prelude: { send: `EHLO fuzz.example\r\nAUTH PLAIN ${PLAIN_GOOD}\r\n`, done: (t) => /\r\n235 [^\r\n]*\r\n/.test(t) },
+    // a message in progress ends at the dot; the commands after it then find the envelope state
+    flush: '\r\n.\r\n*\r\n',
+  };
+}
+
+/** After a good login: the envelope, DATA and the upstream relay (which, here, is not there) meet the fuzz. */
+export const smtpSessionTarget: SocketTarget = {
+  name: 'smtp-session',
+  defaultRuns: 15,
+  property: (fronts) => caseProperty(wireInput(SMTP_SESSION_WORDS).filter((b) => !/HELP/i.test(b.toString('latin1'))), smtpSessionConversation(fronts), 8, 4),
+  goodLogin: (fronts) => smtpTarget.goodLogin(fronts),
+};
+
 export const smtpTarget: SocketTarget = {
   name: 'smtp',
   // smtp-server holds every greeting back 100 ms (to catch clients that talk first): few connections, many cases each
-  defaultRuns: 30,
+  defaultRuns: 20,
   // HELP is the sentinel, so the dictionary never says it
   property: (fronts) => caseProperty(wireInput(SMTP_DICTIONARY).filter((b) => !/HELP/i.test(b.toString('latin1'))), smtpConversation(fronts), 8, 4),
   async goodLogin(fronts) {
@@ -352,4 +444,4 @@ export const controlTarget: SocketTarget = {
   },
 };
 
-export const SOCKET_TARGETS: readonly SocketTarget[] = [imapTarget, smtpTarget, saslTarget, httpTarget, controlTarget];
+export const SOCKET_TARGETS: readonly SocketTarget[] = [imapTarget, imapProxyTarget, smtpTarget, smtpSessionTarget, saslTarget, httpTarget, controlTarget];
