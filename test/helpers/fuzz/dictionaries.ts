@@ -1,5 +1,5 @@
 /** The IMAP words and sessions the fuzzers build their cases from (the reader, the parser and the live front share them). */
-import { FUZZ_ADDRESS, FUZZ_WRONG_PASSWORD } from './fronts.js';
+import { FUZZ_ADDRESS, FUZZ_WRONG_PASSWORD } from './identities.js';
 
 const b64 = (text: string): string => Buffer.from(text, 'latin1').toString('base64');
 const PLAIN_WRONG = b64(`\0${FUZZ_ADDRESS}\0${FUZZ_WRONG_PASSWORD}`);

@@ -6,14 +6,9 @@
  */
 import { createLogger } from '../../../src/log/logger.js';
 import { MASTER, startImapEnv, type ImapEnv } from '../imap-env.js';
+import { FUZZ_ADDRESS, FUZZ_PASSWORD, FUZZ_WRONG_PASSWORD, NGINX_SECRET, PROXY_PEER } from './identities.js';
 
-export const FUZZ_ADDRESS = 'alice@example.com';
-export const FUZZ_PASSWORD = 'correct horse battery staple';
-/** The wrong password every dictionary uses: it must never reach the log either. */
-export const FUZZ_WRONG_PASSWORD = 'Wrong-Fuzz-Secret-7q2x';
-export const NGINX_SECRET = 'nginx-shared-secret-4k8d';
-/** The loopback address the IMAP front trusts to send PROXY headers. */
-export const PROXY_PEER = '127.0.0.2';
+export { FUZZ_ADDRESS, FUZZ_PASSWORD, FUZZ_WRONG_PASSWORD, NGINX_SECRET, PROXY_PEER };
 
 export interface Fronts {
   env: ImapEnv;

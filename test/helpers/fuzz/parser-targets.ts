@@ -28,7 +28,7 @@ import { ReplyError, ReplyReader } from '../../../src/smtp/reply.js';
 import { encodeXtext } from '../../../src/smtp/xtext.js';
 import { Driver } from '../imap-reader-driver.js';
 import { IMAP_CORPUS, IMAP_DICTIONARY } from './dictionaries.js';
-import { FUZZ_WRONG_PASSWORD } from './fronts.js';
+import { FUZZ_WRONG_PASSWORD } from './identities.js';
 import { canonical6, ipv4, ipv6, port, proxyHeader, tlvs, v2Header, v6Text } from './proxy-headers.js';
 import { bytesBiased, chunkSizes, cut, mutated, wireInput } from './wire.js';
 import type { LoginAttempt, LoginResult } from '../../../src/auth/types.js';
