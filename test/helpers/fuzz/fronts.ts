@@ -6,7 +6,7 @@
  */
 import { createLogger } from '../../../src/log/logger.js';
 import { MASTER, startImapEnv, type ImapEnv } from '../imap-env.js';
-import { FUZZ_ADDRESS, FUZZ_PASSWORD, FUZZ_WRONG_PASSWORD, NGINX_SECRET, PROXY_PEER } from './identities.js';
+import { b64, FUZZ_ADDRESS, FUZZ_PASSWORD, FUZZ_WRONG_PASSWORD, NGINX_SECRET, PROXY_PEER } from './identities.js';
 
 export { FUZZ_ADDRESS, FUZZ_PASSWORD, FUZZ_WRONG_PASSWORD, NGINX_SECRET, PROXY_PEER };
 
@@ -55,7 +55,6 @@ export async function startFronts(): Promise<Fronts> {
   };
 }
 
-const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 
 /** The secrets as they could leak: plain, base64, inside a PLAIN message, URL-encoded. */
 export function secretForms(): string[] {

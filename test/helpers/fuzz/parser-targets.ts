@@ -28,7 +28,7 @@ import { ReplyError, ReplyReader } from '../../../src/smtp/reply.js';
 import { encodeXtext } from '../../../src/smtp/xtext.js';
 import { Driver } from '../imap-reader-driver.js';
 import { IMAP_CORPUS, IMAP_DICTIONARY } from './dictionaries.js';
-import { FUZZ_WRONG_PASSWORD } from './identities.js';
+import { b64, FUZZ_WRONG_PASSWORD } from './identities.js';
 import { canonical6, ipv4, ipv6, port, proxyHeader, tlvs, v2Header, v6Text } from './proxy-headers.js';
 import { bytesBiased, chunkSizes, cut, mutated, wireInput } from './wire.js';
 import type { LoginAttempt, LoginResult } from '../../../src/auth/types.js';
@@ -269,7 +269,6 @@ const saslPlain: ParserTarget = {
 
 /** UTF-8 text without NUL, as a PLAIN or LOGIN client sends it. */
 const credentialText = fc.string({ maxLength: 20, unit: 'grapheme' }).map((s) => s.replaceAll('\0', ''));
-const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 
 function assertStep(step: Step): void {
   assert.ok(step.kind === 'challenge' || step.kind === 'done' || step.kind === 'invalid', JSON.stringify(step));

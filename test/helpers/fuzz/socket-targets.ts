@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { parseProxyHeader } from '../../../src/net/proxy-protocol.js';
 import { CASE_TIMEOUT_MS, completeLines, converse, type Conversation } from './conversation.js';
 import { FUZZ_ADDRESS, FUZZ_PASSWORD, FUZZ_WRONG_PASSWORD, NGINX_SECRET, PROXY_PEER, type Fronts } from './fronts.js';
+import { b64, PLAIN_GOOD, PLAIN_WRONG } from './identities.js';
 import { proxyHeader } from './proxy-headers.js';
 import { Probe } from './probe.js';
 import { IMAP_CORPUS, IMAP_DICTIONARY } from './dictionaries.js';
@@ -23,9 +24,6 @@ export interface SocketTarget {
   goodLogin(fronts: Fronts): Promise<void>;
 }
 
-const b64 = (text: string): string => Buffer.from(text, 'latin1').toString('base64');
-const PLAIN_WRONG = b64(`\0${FUZZ_ADDRESS}\0${FUZZ_WRONG_PASSWORD}`);
-const PLAIN_GOOD = b64(`\0${FUZZ_ADDRESS}\0${FUZZ_PASSWORD}`);
 
 /**
  * Up to `perConnection` cases on one connection, each cut into chunks the
@@ -404,7 +402,7 @@ export const controlTarget: SocketTarget = {
   name: 'control',
   defaultRuns: 150,
   property: (fronts) =>
-    fc.asyncProperty(fc.array(fc.array(controlInput, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 1 }), chunkSizes, async ([cases], sizes) => {
+    fc.asyncProperty(fc.array(controlInput, { minLength: 1, maxLength: 3 }), chunkSizes, async (cases, sizes) => {
       const results = await converse(
         {
           endpoint: fronts.control,
@@ -423,13 +421,13 @@ export const controlTarget: SocketTarget = {
               }
             }),
         },
-        cases!,
+        cases,
         sizes,
       );
       // one response per request, in order, the sentinel's last
       results.forEach(({ text }, i) => {
         const responses = completeLines(text, '\n');
-        assert.equal(responses.length, controlRequestCount(cases![i]!) + 1, `responses: ${JSON.stringify(responses.slice(0, 4))}`);
+        assert.equal(responses.length, controlRequestCount(cases[i]!) + 1, `responses: ${JSON.stringify(responses.slice(0, 4))}`);
       });
     }),
   async goodLogin(fronts) {
