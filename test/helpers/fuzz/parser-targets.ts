@@ -213,7 +213,7 @@ const imapComposeRoundTrip: ParserTarget = {
 
 const imapNeverThrows: ParserTarget = {
   name: 'imap-parse-never-throws',
-  defaultRuns: 3000,
+  defaultRuns: 2000,
   property: () =>
     fc.property(imapWire, fc.array(bytesBiased(20), { maxLength: 3 }), fc.integer({ min: 1, max: 8 }), fc.boolean(), (line, literals, maxDepth, initial) => {
       const r = parseCommand(line, literals, { maxDepth });
@@ -235,7 +235,7 @@ const base64Text = fc.oneof(
 
 const saslBase64: ParserTarget = {
   name: 'sasl-base64',
-  defaultRuns: 3000,
+  defaultRuns: 2000,
   property: () =>
     fc.property(fc.uint8Array({ maxLength: 200 }), base64Text, (bytes, text) => {
       // round trip: whatever a client encodes decodes to the same bytes
@@ -308,7 +308,7 @@ const escapable = fc.string({ maxLength: 30, unit: fc.oneof(fc.constantFrom('\0'
 
 const dovecotEscape: ParserTarget = {
   name: 'dovecot-escape',
-  defaultRuns: 3000,
+  defaultRuns: 2000,
   property: () =>
     fc.property(escapable, fc.array(escapable, { maxLength: 6 }), fc.stringMatching(/^[A-Z]{1,8}$/), (value, args, command) => {
       const escaped = tabEscape(value);
@@ -434,7 +434,7 @@ const HEADER_VALUE = /^[\x20-\x7e]*$/;
 
 const nginxHeaders: ParserTarget = {
   name: 'nginx-auth-headers',
-  defaultRuns: 2000,
+  defaultRuns: 1000,
   property: () =>
     fc.asyncProperty(headers, fc.constantFrom('ok', 'fail', 'temporary', 'throws'), async (given, outcome) => {
       const { log, lines } = capturedLog();
@@ -582,7 +582,7 @@ const TOML_NOISE = ['[', ']', '[[x]]', '=', '"', "'''", '"""', '#', '\n', 'key',
 
 const configToml: ParserTarget = {
   name: 'config-toml',
-  defaultRuns: 1000,
+  defaultRuns: 500,
   property: () =>
     fc.property(configAssignments, fc.array(fc.oneof(fc.constantFrom(...TOML_NOISE), fc.string({ maxLength: 6 })), { maxLength: 12 }), fc.boolean(), (pairs, noise, mangle) => {
       // dotted keys (`imap.upstream.tls = …`) are TOML too, so the document needs no tables
@@ -617,7 +617,7 @@ const hashField = fc.oneof(
 
 const legacyHashes: ParserTarget = {
   name: 'legacy-hash-parse',
-  defaultRuns: 3000,
+  defaultRuns: 2000,
   property: () =>
     fc.property(hashField, (text) => {
       try {

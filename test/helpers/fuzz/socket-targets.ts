@@ -202,7 +202,7 @@ function smtpSessionConversation(fronts: Fronts): Conversation {
 /** After a good login: the envelope, DATA and the upstream relay (which, here, is not there) meet the fuzz. */
 export const smtpSessionTarget: SocketTarget = {
   name: 'smtp-session',
-  defaultRuns: 15,
+  defaultRuns: 10,
   property: (fronts) => caseProperty(wireInput(SMTP_SESSION_WORDS).filter((b) => !/HELP/i.test(b.toString('latin1'))), smtpSessionConversation(fronts), 8, 4),
   goodLogin: (fronts) => smtpTarget.goodLogin(fronts),
 };
@@ -210,7 +210,7 @@ export const smtpSessionTarget: SocketTarget = {
 export const smtpTarget: SocketTarget = {
   name: 'smtp',
   // smtp-server holds every greeting back 100 ms (to catch clients that talk first): few connections, many cases each
-  defaultRuns: 20,
+  defaultRuns: 15,
   // HELP is the sentinel, so the dictionary never says it
   property: (fronts) => caseProperty(wireInput(SMTP_DICTIONARY).filter((b) => !/HELP/i.test(b.toString('latin1'))), smtpConversation(fronts), 8, 4),
   async goodLogin(fronts) {
