@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseToml } from 'smol-toml';
+import { parse as parseToml, TomlError } from 'smol-toml';
 import { PACKAGE_ROOT } from '../paths.js';
 import { configSchema, parseListen, type ListenAddress, type RawConfig } from './schema.js';
 
@@ -31,13 +31,29 @@ export function loadConfigFile(file: string): Config {
   } catch (err) {
     throw new ConfigError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
+  return parseConfigText(text, file);
+}
+
+/** TOML text as read from `file` (which only places relative paths) to the validated config; ConfigError for anything wrong. */
+export function parseConfigText(text: string, file: string): Config {
   let raw: unknown;
   try {
     raw = parseToml(text);
   } catch (err) {
-    throw new ConfigError(`${file}: ${(err as Error).message}`);
+    throw new ConfigError(tomlErrorMessage(err, file));
   }
   return buildConfig(raw, file);
+}
+
+/**
+ * `file:line:column: reason`. smol-toml's own message goes on to quote the
+ * lines around the error, and a line there may hold master_password or
+ * nginx_secret: only its first line is kept.
+ */
+function tomlErrorMessage(err: unknown, file: string): string {
+  const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+  const at = err instanceof TomlError ? `:${err.line}:${err.column}` : '';
+  return `${file}${at}: ${reason}`;
 }
 
 /**

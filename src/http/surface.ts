@@ -12,6 +12,21 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /** What a connection over a limit reads before the close: HTTP's own "try later". */
 const TOO_MANY_CONNECTIONS = 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 
+/** Status lines for requests node:http could not parse or did not receive in time; the rest is 400. */
+const CLIENT_ERROR_STATUS: Readonly<Record<string, string>> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
+
+/** A request that cannot be parsed gets HTTP's own error, then the close, never silence (unless the client is already gone). */
+function refuseUnparsable(err: Error & { code?: string }, socket: net.Socket): void {
+  if (err.code !== 'ECONNRESET' && socket.writable && socket.bytesWritten === 0) {
+    const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  }
+  socket.destroySoon();
+}
+
 /** /healthz, /metrics and nginx auth_http (/auth/nginx) on every `[http] listen` address. */
 export const httpSurface: SurfaceFactory = (ctx) => (ctx.config.http.listen.length === 0 ? null : new HttpSurface(ctx));
 
@@ -54,7 +69,7 @@ class HttpSurface implements Surface {
           res.end();
         });
       });
-      server.on('clientError', (_err, socket: net.Socket) => socket.destroy());
+      server.on('clientError', (err: Error & { code?: string }, socket: net.Socket) => refuseUnparsable(err, socket));
       // node:http has taken the socket by now, but has read nothing from it
       server.on('connection', (socket: net.Socket) => this.#admit(socket));
       this.#servers.push(server);

@@ -34,6 +34,8 @@ export interface ImapEnvOptions {
   deadUpstream?: boolean;
   /** The daemon's logger (default: silent). */
   log?: Logger;
+  /** Other sections, replacing the defaults that turn the other fronts off (e.g. `{ smtp: { listen: […] } }`). */
+  config?: Record<string, unknown>;
 }
 
 export async function startImapEnv(options: ImapEnvOptions = {}): Promise<ImapEnv> {
@@ -54,6 +56,7 @@ export async function startImapEnv(options: ImapEnvOptions = {}): Promise<ImapEn
       smtp: { listen: [], listen_tls: [] },
       http: { listen: [] },
       dovecot_auth: { listen: [] },
+      ...options.config,
     }),
     ...(options.log ? [options.log] : []),
   );

@@ -124,3 +124,45 @@ describe('HTTP surface', () => {
     expect((await get(base, '/healthz')).status).toBe(200);
   });
 });
+
+/** Found by the auth_http fuzzer (test/integration/fuzz-fronts.test.ts): a request node:http cannot parse was closed in silence. */
+describe('HTTP surface: requests it cannot parse', () => {
+  let daemon: Daemon;
+  let cleanup: () => void;
+  let port: number;
+
+  beforeAll(async () => {
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    daemon = await startDaemon(testConfig(tmp.dir, { dovecot_auth: { listen: [] }, http: { listen: ['127.0.0.1:0'], nginx_secret: SECRET } }));
+    const bound = daemon.surfaces.find((s) => s.name === 'http')!.addresses()[0]!;
+    port = Number(bound.slice(bound.lastIndexOf(':') + 1));
+  });
+  afterAll(async () => {
+    await daemon.stop();
+    cleanup();
+  });
+
+  /** Everything the server sent before it closed. */
+  async function raw(request: string): Promise<string> {
+    const net = await import('node:net');
+    return new Promise((resolve) => {
+      let received = '';
+      const s = net.connect(port, '127.0.0.1', () => s.end(request));
+      s.on('data', (d: Buffer) => (received += d.toString('latin1')));
+      s.on('close', () => resolve(received));
+      s.on('error', () => undefined);
+    });
+  }
+
+  it.each([
+    ['bare LF line ends', 'GET /auth/nginx HTTP/1.0\n\n\n', 400],
+    ['a garbage request line', 'GARBAGE\r\n\r\n', 400],
+    ['a header without a colon', 'GET /auth/nginx HTTP/1.0\r\nAuth-User alice\r\n\r\n', 400],
+    ['a NUL in a header value', 'GET /auth/nginx HTTP/1.0\r\nAuth-User: a\0b\r\n\r\n', 400],
+    ['a request cut short', 'GET /auth/nginx HTTP/1.0\r\nAuth-Us', 400],
+    ['headers over the limit', `GET /auth/nginx HTTP/1.0\r\nX-Big: ${'x'.repeat(9000)}\r\n\r\n`, 431],
+  ])('%s: answered with an HTTP error, then closed', async (_label, request, status) => {
+    expect(await raw(request)).toMatch(new RegExp(`^HTTP/1\\.1 ${status} [^\\r\\n]+\\r\\nConnection: close\\r\\n`));
+  });
+});

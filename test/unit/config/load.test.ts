@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildConfig, DEFAULT_CONFIG_FILE, loadConfigFile } from '../../../src/config/load.js';
+import { buildConfig, ConfigError, DEFAULT_CONFIG_FILE, loadConfigFile, parseConfigText } from '../../../src/config/load.js';
 import { parseDuration } from '../../../src/config/duration.js';
 import { ROOT } from '../../helpers/env.js';
 
@@ -49,5 +49,22 @@ describe('configuration', () => {
     expect(parseDuration(5)).toBe(5000);
     expect(parseDuration('5 parsecs')).toBeNull();
     expect(parseDuration('')).toBeNull();
+  });
+});
+
+/** Found by the TOML config fuzzer (test/helpers/fuzz/parser-targets.ts, config-toml). */
+describe('configuration: a TOML syntax error', () => {
+  it('names the file, line and column, and never quotes the lines around it (they may hold a secret)', () => {
+    const text = 'data_dir = "data"\n[http]\nnginx_secret = "s3cr3t-token-value" [\nlisten = []\n';
+    let message = '';
+    try {
+      parseConfigText(text, '/etc/devicepass.toml');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^\/etc\/devicepass\.toml:3:\d+: Invalid TOML document: /);
+    expect(message).not.toContain('s3cr3t-token-value');
+    expect(message).not.toContain('\n');
   });
 });

@@ -1,7 +1,5 @@
-import {
-  CommandReader, decodeSaslResponse, isParseError, parseCommand,
-  type ImapNode, type LineReaderOptions, type ReaderItem,
-} from '../../../src/imap/parser/index.js';
+import type { ImapNode, LineReaderOptions, ReaderItem } from '../../../src/imap/parser/index.js';
+import { Driver } from '../../helpers/imap-reader-driver.js';
 
 export const A = (value: string): ImapNode => ({ type: 'ATOM', value });
 export const S = (value: string | Buffer): ImapNode => ({ type: 'STRING', value: Buffer.from(value) });
@@ -21,45 +19,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-/**
- * Stands in for the connection: drains after every chunk and, like the real
- * server will, switches to raw-line mode after an AUTHENTICATE without an
- * initial response, and back after the raw line.
- */
-export class Driver {
-  readonly reader: CommandReader;
-  readonly items: ReaderItem[] = [];
-  /** Largest bufferedBytes seen right after a push, and right after draining. */
-  maxAfterPush = 0;
-  maxAfterDrain = 0;
-
-  constructor(options: LineReaderOptions = {}) {
-    this.reader = new CommandReader(options);
-  }
-
-  feed(chunk: Buffer): this {
-    this.reader.push(chunk);
-    this.maxAfterPush = Math.max(this.maxAfterPush, this.reader.bufferedBytes);
-    for (let item = this.reader.read(); item !== undefined; item = this.reader.read()) {
-      this.items.push(item);
-      if (item.kind === 'command') {
-        const parsed = parseCommand(item.line, item.literals);
-        if (!isParseError(parsed) && parsed.command === 'AUTHENTICATE' && parsed.attributes.length === 1) {
-          this.reader.expectRawLine();
-        }
-      } else if (item.kind === 'raw') {
-        decodeSaslResponse(item.line);
-      }
-    }
-    this.maxAfterDrain = Math.max(this.maxAfterDrain, this.reader.bufferedBytes);
-    return this;
-  }
-
-  feedAll(chunks: Iterable<Buffer>): this {
-    for (const c of chunks) this.feed(c);
-    return this;
-  }
-}
+export { Driver } from '../../helpers/imap-reader-driver.js';
 
 /** Items produced by feeding `input` cut at the given offsets. */
 export function itemsFor(input: Buffer, cuts: number[], options: LineReaderOptions = {}): ReaderItem[] {
