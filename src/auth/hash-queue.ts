@@ -63,7 +63,8 @@ export class HashQueue {
   }
 
   /**
-   * Runs `task` when a slot is free and no login waits; false when too many
+   * Runs `task` when no login waits and a slot stays free for the next one
+   * (or nothing runs at all); false when too many
    * background tasks wait already (the task is dropped). Its failure is the
    * task's own business: it must catch what it throws.
    */
@@ -100,7 +101,8 @@ export class HashQueue {
       if (queue.length > 0) this.#waiting.set(client, queue);
       this.#start(job.run).then(job.resolve, job.reject);
     }
-    while (this.#running < this.#options.concurrency && this.#queued === 0 && this.#background.length > 0) {
+    // background work leaves a slot free for the next login, unless nothing at all runs
+    while (this.#queued === 0 && this.#background.length > 0 && (this.#running === 0 || this.#running < this.#options.concurrency - 1)) {
       const task = this.#background.shift()!;
       this.#start(task).catch(() => undefined);
     }
