@@ -8,6 +8,8 @@ export interface FailureBudgetOptions {
   kindTtlMs: number;
   /** Kinds remembered at most (least recently seen go first). */
   maxKinds: number;
+  /** The budget rises at once and falls back by half over this long: the same for every attempt meanwhile. */
+  halfLifeMs?: number;
   now?: () => number;
 }
 
@@ -29,16 +31,20 @@ interface KindTime {
  * of verification (which hashes, which parameters) keeps a running average
  * and deviation of its work, as TCP estimates a round trip; the budget is
  * the largest average + 4 deviations, and a failure is answered no sooner
- * than that long after its verification started. Successes are
+ * than that long after its verification started. The budget rises at once
+ * and falls back slowly (halfLifeMs), so it hardly moves from one attempt to
+ * the next: a time-varying budget would itself be a signal. Successes are
  * never held. A kind is remembered for kindTtlMs after it was last seen, so
  * an address that is rarely tried stays covered.
  */
 export class FailureBudget {
   readonly #o: Required<FailureBudgetOptions>;
   readonly #kinds: LRUCache<string, KindTime>;
+  #heldMs = 0;
+  #heldAt = 0;
 
   constructor(options: FailureBudgetOptions) {
-    this.#o = { now: performance.now.bind(performance), ...options };
+    this.#o = { now: performance.now.bind(performance), halfLifeMs: 600_000, ...options };
     this.#kinds = new LRUCache({ max: this.#o.maxKinds, ttl: this.#o.kindTtlMs, ttlResolution: 0, perf: { now: () => this.#o.now() } });
   }
 
@@ -56,9 +62,17 @@ export class FailureBudget {
   }
 
   budgetMs(): number {
-    let budget = 0;
-    for (const { averageMs, deviationMs } of this.#kinds.values()) budget = Math.max(budget, averageMs + DEVIATIONS * deviationMs);
-    return Math.min(budget, this.#o.maxMs);
+    let slowest = 0;
+    for (const { averageMs, deviationMs } of this.#kinds.values()) slowest = Math.max(slowest, averageMs + DEVIATIONS * deviationMs);
+    slowest = Math.min(slowest, this.#o.maxMs);
+    const now = this.#o.now();
+    const decayed = this.#heldMs * 2 ** (-(now - this.#heldAt) / this.#o.halfLifeMs);
+    if (slowest >= decayed) {
+      this.#heldMs = slowest;
+      this.#heldAt = now;
+      return slowest;
+    }
+    return decayed;
   }
 
   /** Resolves once the budget since `startedAt` is spent (at once if it already is). */
@@ -70,5 +84,10 @@ export class FailureBudget {
 
   now(): number {
     return this.#o.now();
+  }
+
+  /** Kinds of verification remembered, for monitoring. */
+  kinds(): number {
+    return this.#kinds.size;
   }
 }
