@@ -1,10 +1,21 @@
 /**
  * The bounded, fair queue in front of the slow hashes. At most `concurrency`
  * run at once: as many as there are threads to run them (see
- * hash-threads.ts); more in flight would only wait, outside this queue's
- * fairness and in front of file and DNS work. Waiting work is served
+ * credentials/hash-threads.ts); more in flight would only wait, outside this
+ * queue's fairness and in front of file and DNS work.
+ *
+ * Three lanes, served in this order: networks that logged in lately
+ * ("proven": the owner's home, where the other devices keep logging in),
+ * networks without history, and "suspect" networks (fresh failures lately).
+ * While suspect work waits or runs, work for networks that are not proven
+ * never takes the last slot (when there is more than one); otherwise
+ * networks without history use every slot (the first logins after a
+ * restart or an import).
+ * During an attack from many networks the owner's cold login waits for one
+ * running hash, not for a turn among the attackers, and a core stays free
+ * for the logins that need no hash. Within a lane, waiting work is served
  * round-robin by client network, so one network spraying guesses gets its
- * share and no more; past the limits a request is refused at once with
+ * share and no more. Past the limits a request is refused at once with
  * QueueFullError, which fronts answer as a temporary failure. Cached logins
  * never come here. Background work (re-storing an imported password as a
  * digest) runs only when no login waits.
@@ -27,46 +38,62 @@ interface Job {
   reject: (reason: unknown) => void;
 }
 
+/** Waiting jobs by client; the Map's insertion order is the round-robin order. */
+type Lane = Map<string, Job[]>;
+
+/** Where a client network's hashes queue, by its recent history. */
+export type Standing = 'proven' | 'new' | 'suspect';
+const LANE_ORDER: readonly Standing[] = ['proven', 'new', 'suspect'];
+
 export class HashQueue {
   readonly #options: HashQueueOptions;
-  /** Insertion order of the Map is the round-robin order. */
-  readonly #waiting = new Map<string, Job[]>();
+  readonly #lanes: Record<Standing, Lane> = { proven: new Map(), new: new Map(), suspect: new Map() };
   readonly #background: Array<() => Promise<unknown>> = [];
+  /** Work for networks not proven, running at most while suspect work is about: all but one slot, or the one there is. */
+  readonly #maxUnproven: number;
   #queued = 0;
   #running = 0;
+  #runningSuspect = 0;
+  #runningUnproven = 0;
   #completed = 0;
   #refused = 0;
 
   constructor(options: HashQueueOptions) {
     this.#options = options;
+    this.#maxUnproven = Math.max(1, options.concurrency - 1);
   }
 
   get concurrency(): number {
     return this.#options.concurrency;
   }
 
-  run<T>(client: string, task: () => Promise<T>): Promise<T> {
-    if (this.#running < this.#options.concurrency && this.#queued === 0) {
-      return this.#start(task);
+  /** Runs `task` for `client` (its network) in the lane of its standing. */
+  run<T>(client: string, task: () => Promise<T>, standing: Standing = 'new'): Promise<T> {
+    if (this.#queued === 0 && this.#running < this.#options.concurrency && this.#mayStart(standing)) {
+      return this.#start(task, standing);
     }
-    const queue = this.#waiting.get(client);
+    const lane = this.#lanes[standing];
+    const queue = lane.get(client);
     if (this.#queued >= this.#options.maxQueued || (queue?.length ?? 0) >= this.#options.maxQueuedPerClient) {
       this.#refused++;
       return Promise.reject(new QueueFullError('hash queue full'));
     }
-    return new Promise<T>((resolve, reject) => {
+    const waiting = new Promise<T>((resolve, reject) => {
       const job: Job = { run: task, resolve: resolve as (value: unknown) => void, reject };
       if (queue) queue.push(job);
-      else this.#waiting.set(client, [job]);
+      else lane.set(client, [job]);
       this.#queued++;
     });
+    // a slot may be free that only suspect work was kept from
+    this.#next();
+    return waiting;
   }
 
   /**
    * Runs `task` when no login waits and a slot stays free for the next one
-   * (or nothing runs at all); false when too many
-   * background tasks wait already (the task is dropped). Its failure is the
-   * task's own business: it must catch what it throws.
+   * (or nothing runs at all); false when too many background tasks wait
+   * already (the task is dropped). Its failure is the task's own business:
+   * it must catch what it throws.
    */
   whenIdle(task: () => Promise<unknown>): boolean {
     if (this.#background.length >= (this.#options.maxBackground ?? 1000)) return false;
@@ -77,34 +104,51 @@ export class HashQueue {
 
   stats(): { running: number; queued: number; clients: number; completed: number; refused: number; background: number } {
     return {
-      running: this.#running, queued: this.#queued, clients: this.#waiting.size,
+      running: this.#running, queued: this.#queued, clients: LANE_ORDER.reduce((n, s) => n + this.#lanes[s].size, 0),
       completed: this.#completed, refused: this.#refused, background: this.#background.length,
     };
   }
 
-  #start<T>(task: () => Promise<T>): Promise<T> {
+  /** Whether work of this standing may take a free slot now. */
+  #mayStart(standing: Standing): boolean {
+    if (standing === 'proven') return true;
+    const attacked = standing === 'suspect' || this.#runningSuspect > 0 || this.#lanes.suspect.size > 0;
+    return !attacked || this.#runningUnproven < this.#maxUnproven;
+  }
+
+  #start<T>(task: () => Promise<T>, standing: Standing): Promise<T> {
     this.#running++;
+    if (standing === 'suspect') this.#runningSuspect++;
+    if (standing !== 'proven') this.#runningUnproven++;
     return task().finally(() => {
       this.#running--;
+      if (standing === 'suspect') this.#runningSuspect--;
+      if (standing !== 'proven') this.#runningUnproven--;
       this.#completed++;
       this.#next();
     });
   }
 
   #next(): void {
-    while (this.#running < this.#options.concurrency && this.#queued > 0) {
-      const [client, queue] = this.#waiting.entries().next().value as [string, Job[]];
-      const job = queue.shift()!;
-      this.#queued--;
-      // the client goes to the back of the rotation, or leaves it when it has nothing left
-      this.#waiting.delete(client);
-      if (queue.length > 0) this.#waiting.set(client, queue);
-      this.#start(job.run).then(job.resolve, job.reject);
+    const free = () => this.#running < this.#options.concurrency;
+    for (const standing of LANE_ORDER) {
+      const lane = this.#lanes[standing];
+      while (free() && lane.size > 0 && this.#mayStart(standing)) this.#take(lane, standing);
     }
     // background work leaves a slot free for the next login, unless nothing at all runs
     while (this.#queued === 0 && this.#background.length > 0 && (this.#running === 0 || this.#running < this.#options.concurrency - 1)) {
       const task = this.#background.shift()!;
-      this.#start(task).catch(() => undefined);
+      this.#start(task, 'proven').catch(() => undefined);
     }
+  }
+
+  #take(lane: Lane, standing: Standing): void {
+    const [client, queue] = lane.entries().next().value as [string, Job[]];
+    const job = queue.shift()!;
+    this.#queued--;
+    // the client goes to the back of the rotation, or leaves it when it has nothing left
+    lane.delete(client);
+    if (queue.length > 0) lane.set(client, queue);
+    this.#start(job.run, standing).then(job.resolve, job.reject);
   }
 }
