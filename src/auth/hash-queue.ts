@@ -4,9 +4,10 @@
  * credentials/hash-threads.ts); more in flight would only wait, outside this
  * queue's fairness and in front of file and DNS work.
  *
- * Three lanes, served in this order: networks that logged in lately
- * ("proven": the owner's home, where the other devices keep logging in),
- * networks without history, and "suspect" networks (fresh failures lately).
+ * Three lanes: networks that logged in lately ("proven": the owner's home,
+ * where the other devices keep logging in), networks without history, and
+ * "suspect" networks (fresh failures lately), served in weighted turns
+ * (3 : 2 : 1, skipping empty lanes), so that none starves another.
  * While suspect work waits or runs, work for networks that are not proven
  * never takes the last slot (when there is more than one); otherwise
  * networks without history use every slot (the first logins after a
@@ -44,6 +45,8 @@ type Lane = Map<string, Job[]>;
 /** Where a client network's hashes queue, by its recent history. */
 export type Standing = 'proven' | 'new' | 'suspect';
 const LANE_ORDER: readonly Standing[] = ['proven', 'new', 'suspect'];
+/** The lanes' turns: proven 3, new 2, suspect 1 in every 6. */
+const TURNS: readonly Standing[] = ['proven', 'new', 'proven', 'suspect', 'proven', 'new'];
 
 export class HashQueue {
   readonly #options: HashQueueOptions;
@@ -55,6 +58,7 @@ export class HashQueue {
   #running = 0;
   #runningSuspect = 0;
   #runningUnproven = 0;
+  #turn = 0;
   #completed = 0;
   #refused = 0;
 
@@ -130,10 +134,18 @@ export class HashQueue {
   }
 
   #next(): void {
-    const free = () => this.#running < this.#options.concurrency;
-    for (const standing of LANE_ORDER) {
-      const lane = this.#lanes[standing];
-      while (free() && lane.size > 0 && this.#mayStart(standing)) this.#take(lane, standing);
+    while (this.#running < this.#options.concurrency && this.#queued > 0) {
+      // the next turn whose lane has work that may start; none: wait for a slot to free
+      let chosen: Standing | undefined;
+      for (let i = 0; i < TURNS.length && chosen === undefined; i++) {
+        const standing = TURNS[(this.#turn + i) % TURNS.length]!;
+        if (this.#lanes[standing].size > 0 && this.#mayStart(standing)) {
+          chosen = standing;
+          this.#turn = (this.#turn + i + 1) % TURNS.length;
+        }
+      }
+      if (chosen === undefined) break;
+      this.#take(this.#lanes[chosen], chosen);
     }
     // background work leaves a slot free for the next login, unless nothing at all runs
     while (this.#queued === 0 && this.#background.length > 0 && (this.#running === 0 || this.#running < this.#options.concurrency - 1)) {

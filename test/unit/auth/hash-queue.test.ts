@@ -112,18 +112,20 @@ describe('HashQueue lanes', () => {
     expect(peakSuspect).toBe(1);
   });
 
-  it('serves proven networks first, then new ones, then suspect ones', async () => {
+  it('serves the lanes in weighted turns, proven 3, new 2, suspect 1, so none starves', async () => {
     const queue = new HashQueue({ concurrency: 1, maxQueued: 100, maxQueuedPerClient: 100 });
     const gate = deferred();
     const order: string[] = [];
     const first = queue.run('busy', () => gate.promise);
-    const done = [
-      queue.run('attacker', async () => order.push('suspect'), 'suspect'),
-      queue.run('stranger', async () => order.push('new'), 'new'),
-      queue.run('home', async () => order.push('proven'), 'proven'),
-    ];
+    const done: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 6; i++) {
+      done.push(queue.run(`attacker ${i}`, async () => order.push('suspect'), 'suspect'));
+      done.push(queue.run(`stranger ${i}`, async () => order.push('new'), 'new'));
+      done.push(queue.run(`home ${i}`, async () => order.push('proven'), 'proven'));
+    }
     gate.resolve();
     await Promise.all([first, ...done]);
-    expect(order).toEqual(['proven', 'new', 'suspect']);
+    expect(order.slice(0, 6).sort()).toEqual(['new', 'new', 'proven', 'proven', 'proven', 'suspect']);
+    expect(order.filter((o) => o === 'suspect')).toHaveLength(6); // served in the end, never starved
   });
 });
