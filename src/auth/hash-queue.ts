@@ -19,7 +19,7 @@
  * share and no more. Past the limits a request is refused at once with
  * QueueFullError, which fronts answer as a temporary failure. Cached logins
  * never come here. Background work (re-storing an imported password as a
- * digest) runs only when no login waits.
+ * digest) runs only when the queue is idle, one task at a time.
  */
 export interface HashQueueOptions {
   concurrency: number;
@@ -94,9 +94,8 @@ export class HashQueue {
   }
 
   /**
-   * Runs `task` when no login waits and a slot stays free for the next one
-   * (or nothing runs at all); false when too many background tasks wait
-   * already (the task is dropped). Its failure is the task's own business:
+   * Runs `task` when the queue is idle (nothing runs, nothing waits); false
+   * when too many background tasks wait already (the task is dropped). Its failure is the task's own business:
    * it must catch what it throws.
    */
   whenIdle(task: () => Promise<unknown>): boolean {
@@ -147,8 +146,8 @@ export class HashQueue {
       if (chosen === undefined) break;
       this.#take(this.#lanes[chosen], chosen);
     }
-    // background work leaves a slot free for the next login, unless nothing at all runs
-    while (this.#queued === 0 && this.#background.length > 0 && (this.#running === 0 || this.#running < this.#options.concurrency - 1)) {
+    // background work only when nothing at all runs: under a steady load of logins it waits for a lull
+    while (this.#queued === 0 && this.#background.length > 0 && this.#running === 0) {
       const task = this.#background.shift()!;
       this.#start(task, 'proven').catch(() => undefined);
     }
