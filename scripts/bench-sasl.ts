@@ -5,11 +5,17 @@
  * writes m=65536,t=3,p=1, and devicepass is configured to match), same run.
  *   - hot: repeated logins of known-good passwords (devicepass: proof cache);
  *   - cold: devicepass with the proof cache off (one argon2id per login);
+ *   - migration day: first logins of users whose {ARGON2ID} hashes (the same
+ *     doveadm wrote for Dovecot) were imported as generic passwords, each
+ *     once, cache on: one argon2id before the answer, the re-store as a
+ *     digest later, when the hash queue has room;
  *   - Dovecot: passwd-file with {ARGON2ID} hashes (it hashes every login).
+ * Each user logs in from an address of its own (rip=10.77.x.y): a client
+ * network's hash allowance is for one client, not for a whole benchmark.
  * Many requests are in flight over several connections to saturate the
  * server; the load generator's own CPU share is reported (it shares the cores).
  * Usage (as root, Dovecot installed):
- *   npm run build && node dist/scripts/bench-sasl.js [--users 32 --hot-seconds 5 --cold 200 --dovecot 120 --inflight 256]
+ *   npm run build && node dist/scripts/bench-sasl.js [--users 32 --generic 160 --hot-seconds 5 --cold 200 --dovecot 120 --inflight 256]
  */
 import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +32,7 @@ import { instanceDir, run, startDovecot, waitForPort } from './e2e/sasl-dovecot.
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
 const USERS = Number(args.get('users') ?? 32);
+const GENERIC = Number(args.get('generic') ?? 160);
 const HOT_SECONDS = Number(args.get('hot-seconds') ?? 5);
 const COLD = Number(args.get('cold') ?? 200);
 const DOVECOT = Number(args.get('dovecot') ?? 120);
@@ -76,8 +83,11 @@ async function load(label: string, address: string, users: PlainRequest[], limit
   return { label, requests: latencies.length, seconds, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), generatorCores: (cpu.user + cpu.system) / 1e6 / seconds };
 }
 
-/** Fills devicepass's database with USERS addresses of one device each (chosen passwords, so Dovecot gets the same). */
-async function seed(dir: string, users: PlainRequest[]): Promise<void> {
+/**
+ * Fills devicepass's database with addresses of one device each (chosen passwords, so Dovecot gets
+ * the same) and addresses whose Dovecot hash is imported as their generic password.
+ */
+async function seed(dir: string, users: PlainRequest[], generic: Array<{ user: PlainRequest; hash: string }>): Promise<void> {
   const core = createCore(buildConfig({ data_dir: dir, hashing: HASHING, log: { level: 'silent' } }), silentLogger);
   await Promise.all(
     users.map(async (u) => {
@@ -85,9 +95,12 @@ async function seed(dir: string, users: PlainRequest[]): Promise<void> {
       await core.admin.addDevice(u.user, { name: 'bench', password: u.password }, 'bench');
     }),
   );
+  for (const g of generic) core.admin.importGeneric(g.user.user, g.hash, 'bench');
   core.recorder.flush();
   core.store.close();
 }
+
+const clientIp = (i: number) => `10.77.${(i >> 8) & 255}.${i & 255}`;
 
 async function startDevicepass(dir: string, cacheSize: number): Promise<{ socket: string; stop: () => Promise<void> }> {
   const config = path.join(dir, `bench-${cacheSize}.toml`);
@@ -152,13 +165,17 @@ function row(r: Result, reference?: Result): string {
 async function main(): Promise<void> {
   const dir = instanceDir('bs');
   const users: PlainRequest[] = Array.from({ length: USERS }, (_, i) => ({
-    user: `user${i}@bench.test`, password: `bench-password-${i}-${Math.random().toString(36).slice(2, 10)}`, service: 'smtp', rip: '127.0.0.1',
+    user: `user${i}@bench.test`, password: `bench-password-${i}-${Math.random().toString(36).slice(2, 10)}`, service: 'smtp', rip: clientIp(i),
   }));
-  console.error(`seeding ${USERS} users (argon2id m=${HASHING.memory_kib} KiB, t=${HASHING.iterations}, p=${HASHING.parallelism}) …`);
+  const genericUsers: PlainRequest[] = Array.from({ length: GENERIC }, (_, i) => ({
+    user: `imported${i}@bench.test`, password: `imported-password-${i}-${Math.random().toString(36).slice(2, 10)}`, service: 'smtp', rip: clientIp(USERS + i),
+  }));
+  const everyone = [...users, ...genericUsers];
+  console.error(`seeding ${everyone.length} users (argon2id m=${HASHING.memory_kib} KiB, t=${HASHING.iterations}, p=${HASHING.parallelism}) …`);
   const hashes: string[] = [];
-  for (let i = 0; i < users.length; i += 4) hashes.push(...(await Promise.all(users.slice(i, i + 4).map((u) => dovecotHash(u.password)))));
-  await seed(dir, users);
-  const dovecot = await startDovecot({ auth: { kind: 'passwd-file', lines: users.map((u, i) => `${u.user}:${hashes[i]}\n`).join('') } });
+  for (let i = 0; i < everyone.length; i += 4) hashes.push(...(await Promise.all(everyone.slice(i, i + 4).map((u) => dovecotHash(u.password)))));
+  await seed(dir, users, genericUsers.map((user, i) => ({ user, hash: hashes[USERS + i]! })));
+  const dovecot = await startDovecot({ auth: { kind: 'passwd-file', lines: everyone.map((u, i) => `${u.user}:${hashes[i]}\n`).join('') } });
   await waitForPort(dovecot.port, 5_000, 'Dovecot');
   const results: Result[] = [];
   try {
@@ -176,16 +193,27 @@ async function main(): Promise<void> {
     } finally {
       await uncached.stop();
     }
+    const migrating = await startDevicepass(dir, 100_000);
+    try {
+      results.push(await load('devicepass generic first logins', migrating.socket, genericUsers, { count: GENERIC }, 32));
+    } finally {
+      await migrating.stop();
+    }
+    results.push(await load('Dovecot, the same users', dovecot.authSocket, genericUsers, { count: GENERIC }, 32));
     results.push(await load('Dovecot (passwd-file)', dovecot.authSocket, users, { count: DOVECOT }, 32));
   } finally {
     await dovecot.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   const dovecotResult = results.at(-1)!;
-  console.log(`cores: ${availableParallelism()}, node ${process.version}, users ${USERS}, in flight: hot ${INFLIGHT}, cold/Dovecot 32, over ${CONNECTIONS} connections`);
+  const dovecotGeneric = results.at(-2)!;
+  console.log(`cores: ${availableParallelism()}, node ${process.version}, users ${USERS} + ${GENERIC} imported, in flight: hot ${INFLIGHT}, cold/Dovecot 32, over ${CONNECTIONS} connections`);
   console.log('| run | requests | auth/s | p50 ms | p99 ms | load generator CPU |');
   console.log('| --- | --- | --- | --- | --- | --- |');
-  for (const r of results) console.log(row(r, r === dovecotResult ? undefined : dovecotResult));
+  for (const r of results) {
+    const reference = r === dovecotResult || r === dovecotGeneric ? undefined : r.label.includes('generic') ? dovecotGeneric : dovecotResult;
+    console.log(row(r, reference));
+  }
 }
 
 await main();

@@ -122,7 +122,9 @@ export class Authenticator {
         // a cache hit is decided synchronously: one HMAC, one primary-key read, no hash
         result = this.#fromCache(address, key, attempt) ?? (await this.#cold(address, key, attempt));
       }
-      if (!result.ok) {
+      if (result.ok) {
+        if (!attempt.trusted) this.#d.throttle.succeeded(attempt.clientIp);
+      } else {
         // failures answer no sooner than the network's penalty delay; successes never wait
         const delay = attempt.trusted ? 0 : this.#d.throttle.delayFor(attempt.clientIp, address);
         if (delay > 0) await sleep(delay);
@@ -229,6 +231,7 @@ export class Authenticator {
     if (paramSets.length === 0 && legacy.length === 0) paramSets.push(this.#paramsText);
     const kind = [...paramSets, ...legacy.map(legacyKind)].join(' ');
 
+    const standing = attempt.trusted ? 'proven' : throttle.standing(attempt.clientIp);
     const verdict = await queue.run(throttle.network(attempt.clientIp), async (): Promise<ColdVerdict> => {
       const startedAt = budget.now();
       let credential: CredentialView | undefined;
@@ -240,7 +243,7 @@ export class Authenticator {
       if (!credential && row) credential = await this.#verifyLegacy(row, legacy, attempt.password, normalized);
       budget.observe(kind, startedAt);
       return { credential, row, startedAt };
-    });
+    }, standing);
 
     // the generation read before the lookup: a change made meanwhile voids this verdict rather than hiding behind it
     const generation = row?.generation ?? 0;

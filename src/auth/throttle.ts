@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { NetworkSet } from '../net/networks.js';
 import { clientNetwork, type NetworkPrefixes } from './client-network.js';
+import type { Standing } from './hash-queue.js';
 
 export interface ThrottleOptions extends NetworkPrefixes {
   trusted: NetworkSet;
@@ -32,6 +33,8 @@ interface NetworkState {
   at: number;
   failures: number;
   lastFailure: number;
+  /** Last successful login from the network (0: none remembered). */
+  lastSuccess: number;
 }
 
 interface Count {
@@ -106,6 +109,27 @@ export class Throttle {
     return null;
   }
 
+  /**
+   * Which lane of the hash queue the network's hashes wait in: "proven" when
+   * it logged in lately (and has not failed since), "suspect" when it has
+   * fresh failures, "new" otherwise.
+   */
+  standing(ip: string): Standing {
+    const state = this.#networks.get(this.network(ip));
+    if (!state) return 'new';
+    if (state.lastSuccess > 0 && this.#fresh(state.lastSuccess) && state.lastSuccess >= state.lastFailure) return 'proven';
+    if (state.failures > 0 && this.#fresh(state.lastFailure)) return 'suspect';
+    return 'new';
+  }
+
+  /** A login from the network succeeded (from the cache or not). */
+  succeeded(ip: string): void {
+    const network = this.network(ip);
+    const state = this.#networks.get(network);
+    if (state) state.lastSuccess = this.#o.now();
+    else this.#networks.set(network, { tokens: this.#o.hashBurst, at: this.#o.now(), failures: 0, lastFailure: 0, lastSuccess: this.#o.now() });
+  }
+
   /** How long a failing answer to this network about this address waits. */
   delayFor(ip: string, address: string | null): number {
     const network = this.network(ip);
@@ -162,7 +186,7 @@ export class Throttle {
   #network(network: string): NetworkState {
     let state = this.#networks.get(network);
     if (!state) {
-      state = { tokens: this.#o.hashBurst, at: this.#o.now(), failures: 0, lastFailure: 0 };
+      state = { tokens: this.#o.hashBurst, at: this.#o.now(), failures: 0, lastFailure: 0, lastSuccess: 0 };
       this.#networks.set(network, state);
     }
     return state;

@@ -37,7 +37,7 @@ const REASONS: Record<string, (device: string | null, since: string | null) => s
   'reset-away': (d, s) => `previous password of "${d}" after a reset${s ? ` (reset ${since(s)})` : ''}`,
   'expired': (d) => `device "${d}" has expired`,
   'scope': (d) => `device "${d}" is not allowed for this protocol`,
-  'throttled': () => 'throttled: too many wrong passwords for this address',
+  'throttled': () => 'throttled: the client network guessed too often at this address, or is out of hashes for now',
   'busy': () => 'busy: hash queue full',
   'internal': () => 'internal error',
 };

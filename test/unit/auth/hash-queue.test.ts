@@ -78,3 +78,54 @@ describe('HashQueue', () => {
     expect(order).toEqual(['login 1', 'login 2', 'upgrade 1', 'upgrade 2']);
   });
 });
+
+describe('HashQueue lanes', () => {
+  it('keeps the last slot from work of networks not proven while suspect work is about', async () => {
+    const queue = new HashQueue({ concurrency: 2, maxQueued: 100, maxQueuedPerClient: 100 });
+    const gates = Array.from({ length: 3 }, () => deferred());
+    const order: string[] = [];
+    let suspectRunning = 0;
+    let peakSuspect = 0;
+    const task = (name: string, gate: Promise<void>, suspect: boolean) => async () => {
+      if (suspect) peakSuspect = Math.max(peakSuspect, ++suspectRunning);
+      order.push(name);
+      await gate;
+      if (suspect) suspectRunning--;
+    };
+    const done = [
+      queue.run('attacker 1', task('attacker 1', gates[0]!.promise, true), 'suspect'),
+      // a second suspect job waits although a slot is free: the last slot is not for suspect work
+      queue.run('attacker 2', task('attacker 2', gates[1]!.promise, true), 'suspect'),
+    ];
+    expect(order).toEqual(['attacker 1']);
+    // a network without history waits too while the attack is on
+    const strangerGate = deferred();
+    done.push(queue.run('stranger', task('stranger', strangerGate.promise, false), 'new'));
+    expect(order).toEqual(['attacker 1']);
+    // the owner's cold login from home (where the other devices log in) takes the free slot at once
+    done.push(queue.run('owner', task('owner', gates[2]!.promise, false), 'proven'));
+    expect(order).toEqual(['attacker 1', 'owner']);
+    strangerGate.resolve();
+    for (const g of gates) g.resolve();
+    await Promise.all(done);
+    expect(order).toEqual(['attacker 1', 'owner', 'stranger', 'attacker 2']);
+    expect(peakSuspect).toBe(1);
+  });
+
+  it('serves the lanes in weighted turns, proven 3, new 2, suspect 1, so none starves', async () => {
+    const queue = new HashQueue({ concurrency: 1, maxQueued: 100, maxQueuedPerClient: 100 });
+    const gate = deferred();
+    const order: string[] = [];
+    const first = queue.run('busy', () => gate.promise);
+    const done: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 6; i++) {
+      done.push(queue.run(`attacker ${i}`, async () => order.push('suspect'), 'suspect'));
+      done.push(queue.run(`stranger ${i}`, async () => order.push('new'), 'new'));
+      done.push(queue.run(`home ${i}`, async () => order.push('proven'), 'proven'));
+    }
+    gate.resolve();
+    await Promise.all([first, ...done]);
+    expect(order.slice(0, 6).sort()).toEqual(['new', 'new', 'proven', 'proven', 'proven', 'suspect']);
+    expect(order.filter((o) => o === 'suspect')).toHaveLength(6); // served in the end, never starved
+  });
+});

@@ -120,4 +120,19 @@ describe('Throttle', () => {
     for (const ip of ['127.0.0.1', '::1', '::ffff:10.1.2.3']) expect(t.isTrusted(ip)).toBe(true);
     expect(t.isTrusted('203.0.113.1')).toBe(false);
   });
+
+  it('says a network is proven after a login, suspect after fresh failures, new otherwise', () => {
+    const now = { t: 1_000_000 };
+    const t = throttle(now);
+    expect(t.standing('203.0.113.50')).toBe('new');
+    t.succeeded('203.0.113.50');
+    expect(t.standing('203.0.113.50')).toBe('proven');
+    t.freshFailure('198.51.100.1', 'a@example.com');
+    expect(t.standing('198.51.100.1')).toBe('suspect');
+    now.t += 1;
+    t.freshFailure('203.0.113.50', 'a@example.com'); // a typo at home: suspect until the next success
+    expect(t.standing('203.0.113.50')).toBe('suspect');
+    now.t += 60_001;
+    expect(t.standing('198.51.100.1')).toBe('new');
+  });
 });
