@@ -10,6 +10,7 @@ import { parseListen } from './config/schema.js';
 import { ControlServer } from './control/server.js';
 import { CredentialAdmin } from './credentials/admin.js';
 import type { HashParams } from './credentials/digest.js';
+import { InvitationService } from './invitations/service.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { NetworkSet } from './net/networks.js';
 import { loadTlsMaterial } from './net/tls.js';
@@ -18,6 +19,7 @@ import { JournalTailer } from './sessions/journal-tailer.js';
 import { SessionRegistry } from './sessions/registry.js';
 import { backupDatabase } from './store/backup.js';
 import { schemaVersion } from './store/database.js';
+import { InvitationStore } from './store/invitations.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import { SURFACES, type Surface } from './surfaces.js';
 
@@ -35,6 +37,7 @@ export interface Daemon {
   readonly store: SqliteStore;
   readonly authenticator: Authenticator;
   readonly admin: CredentialAdmin;
+  readonly invitations: InvitationService;
   readonly registry: SessionRegistry;
   readonly surfaces: readonly Surface[];
   stop(): Promise<void>;
@@ -78,7 +81,8 @@ export function createCore(config: Config, log: Logger, databaseFile = path.join
   const params = hashParams(config);
   const authenticator = new Authenticator({ store, cache, queue, throttle, recorder, params, log });
   const admin = new CredentialAdmin(store, registry, params);
-  return { store, registry, cache, queue, throttle, recorder, authenticator, admin };
+  const invitations = new InvitationService({ store, invitations: new InvitationStore(store.database), admin, publicUrl: config.web.public_url });
+  return { store, registry, cache, queue, throttle, recorder, authenticator, admin, invitations };
 }
 
 export async function startDaemon(config: Config, log: Logger = createLogger(config.log.level)): Promise<Daemon> {
@@ -121,7 +125,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   });
 
   const control = new ControlServer(
-    { admin: core.admin, authenticator: core.authenticator, isTrustedNetwork: (ip) => throttle.isTrusted(ip), registry, recorder, status, backup: (file) => backupDatabase(store.database, file) },
+    { admin: core.admin, invitations: core.invitations, authenticator: core.authenticator, isTrustedNetwork: (ip) => throttle.isTrusted(ip), registry, recorder, status, backup: (file) => backupDatabase(store.database, file) },
     { socketPath: config.control.socket, group: config.control.group, maxRequestBytes: config.control.max_request_bytes },
     log,
   );
@@ -163,6 +167,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     store,
     authenticator: core.authenticator,
     admin: core.admin,
+    invitations: core.invitations,
     registry,
     surfaces,
     stop: () =>

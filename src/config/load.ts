@@ -69,6 +69,10 @@ export function buildConfig(raw: unknown, file: string | null = null): Config {
     smtp: { ...value.smtp, listen: resolveListen(value.smtp.listen), listen_tls: resolveListen(value.smtp.listen_tls) },
     dovecot_auth: { ...value.dovecot_auth, listen: resolveListen(value.dovecot_auth.listen) },
     http: { ...value.http, listen: resolveListen(value.http.listen) },
+    web: {
+      ...value.web, listen: resolveListen(value.web.listen),
+      profile_signing_cert: inData(value.web.profile_signing_cert), profile_signing_key: inData(value.web.profile_signing_key),
+    },
   });
 }
 

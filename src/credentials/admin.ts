@@ -87,6 +87,18 @@ export class CredentialAdmin {
     return { ...toView(device), password: shown };
   }
 
+  /**
+   * The checks addDevice makes before any password exists, for a device that
+   * is added later (an invitation): the same refusals, given up front.
+   */
+  checkDeviceOptions(options: Omit<NewDeviceOptions, 'password'>): { name: string | null; user: string | null; scopes: Scope[] } {
+    if (options.name !== undefined && options.name !== null && options.name !== '' && !validText(options.name)) throw new DevicepassError('NAME_INVALID');
+    if (options.user !== undefined && options.user !== null && !validText(options.user)) throw new DevicepassError('USER_INVALID');
+    const scopes = parseScopes(options.scopes);
+    this.#parseExpiry(options.expires);
+    return { name: typeof options.name === 'string' && options.name !== '' ? options.name.trim() : null, user: typeof options.user === 'string' ? options.user.trim() : null, scopes };
+  }
+
   listDevices(input: unknown): DeviceView[] {
     return this.#store.listDevices(this.#address(input).id).map(toView);
   }

@@ -27,6 +27,7 @@ const NO_FRONTS = {
   imap: { listen: [], listen_tls: [] },
   smtp: { listen: [], listen_tls: [] },
   http: { listen: [] },
+  web: { listen: [] },
 };
 
 type Tree = Record<string, unknown>;
@@ -47,7 +48,7 @@ export function testConfig(dir: string, overrides: Tree = {}): Config {
   return buildConfig(deepMerge({ data_dir: dir, hashing: FAST_HASHING, log: { level: 'silent' }, ...NO_FRONTS }, overrides));
 }
 
-/** Writes a TOML config for a daemon process (network fronts off) and returns its path; `extra` must not repeat [imap], [smtp] or [http]. */
+/** Writes a TOML config for a daemon process (network fronts off) and returns its path; `extra` must not repeat [imap], [smtp], [http] or [web]. */
 export function writeConfig(dir: string, extra = ''): string {
   const file = path.join(dir, 'devicepass.toml');
   writeFileSync(
@@ -66,6 +67,8 @@ listen_tls = []
 listen = []
 listen_tls = []
 [http]
+listen = []
+[web]
 listen = []
 ${extra}
 `,
