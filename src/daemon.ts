@@ -142,7 +142,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           return false;
         }
       };
-      const ctx = { config, log, authenticator: core.authenticator, registry, throttle, tls, storeHealthy };
+      const ctx = { config, log, authenticator: core.authenticator, registry, throttle, tls, storeHealthy, invitations: core.invitations };
       for (const factory of SURFACES) {
         const surface = factory(ctx);
         if (!surface) continue;

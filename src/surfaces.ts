@@ -3,8 +3,10 @@ import { dovecotAuthSurface } from './dovecot-auth/surface.js';
 import { httpSurface } from './http/surface.js';
 import { imapSurface } from './imap/surface.js';
 import { smtpSurface } from './smtp/surface.js';
+import { webSurface } from './web/surface.js';
 import type { Throttle } from './auth/throttle.js';
 import type { Config } from './config/load.js';
+import type { InvitationService } from './invitations/service.js';
 import type { Logger } from './log/logger.js';
 import type { TlsMaterial } from './net/tls.js';
 import type { SessionRegistry } from './sessions/registry.js';
@@ -22,11 +24,13 @@ export interface FrontContext {
   registry: SessionRegistry;
   throttle: Throttle;
   tls: TlsMaterial;
+  /** Invitation links, for the self-service setup pages. */
+  invitations: InvitationService;
   /** A cheap read of the store, for health checks. */
   storeHealthy: () => boolean;
 }
 
-/** A listening surface (IMAP, SMTP, Dovecot SASL, HTTP): started after the control socket, stopped before the store closes. */
+/** A listening surface (IMAP, SMTP, Dovecot SASL, HTTP, web): started after the control socket, stopped before the store closes. */
 export interface Surface {
   readonly name: string;
   start(): Promise<void>;
@@ -42,4 +46,4 @@ export type SurfaceFactory = (ctx: FrontContext) => Surface | null;
  * The fronts this build serves, in start order. Each factory returns null
  * when its configuration disables it (an empty `listen` list).
  */
-export const SURFACES: readonly SurfaceFactory[] = [imapSurface, smtpSurface, dovecotAuthSurface, httpSurface];
+export const SURFACES: readonly SurfaceFactory[] = [imapSurface, smtpSurface, dovecotAuthSurface, httpSurface, webSurface];
