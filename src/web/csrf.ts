@@ -19,10 +19,11 @@ export function csrfToken(req: http.IncomingMessage): { token: string; setCookie
 }
 
 export function csrfValid(req: http.IncomingMessage, submitted: string | null, ownOrigins: readonly string[]): boolean {
-  const origin = req.headers.origin;
-  if (origin !== undefined && !ownOrigins.includes(origin)) return false;
   const site = req.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  // under Referrer-Policy: no-referrer a browser posts its forms with "Origin: null"
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== 'null' && !ownOrigins.includes(origin)) return false;
   const current = cookie(req, CSRF_COOKIE);
   if (current === null || submitted === null || !TOKEN_SHAPE.test(current)) return false;
   const a = Buffer.from(current);

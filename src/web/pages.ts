@@ -106,7 +106,7 @@ function passwordGroups(password: string): Html {
     acc[acc.length - 1] += ch;
     return acc;
   }, []);
-  return html`<p class="password" id="password" aria-label="Your password">${groups.map((g) => html`<span>${g}</span>`)}</p>`;
+  return html`<p class="password" id="device-password" aria-label="Your password">${groups.map((g) => html`<span>${g}</span>`)}</p>`;
 }
 
 function serverTable(title: string, server: ServerSetting, address: string): Html {

@@ -134,6 +134,11 @@ class WebSurface implements Surface {
       res.end(STYLESHEET);
       return;
     }
+    if (path === '/favicon.ico') {
+      res.writeHead(204, { 'Cache-Control': 'public, max-age=86400' });
+      res.end();
+      return;
+    }
     if (path === '/') {
       return this.#page(res, messagePage(200, 'Mail device setup', 'Open the invitation link you were sent to set up a device.'));
     }

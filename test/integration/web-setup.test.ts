@@ -6,7 +6,7 @@ const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
 
 /** The password as the page shows it: the groups of four, joined. */
 function passwordOf(page: WebResponse): string {
-  const block = /<p class="password" id="password"[^>]*>(.*?)<\/p>/s.exec(page.text)?.[1];
+  const block = /<p class="password" id="device-password"[^>]*>(.*?)<\/p>/s.exec(page.text)?.[1];
   if (!block) throw new Error('no password on the page');
   return [...block.matchAll(/<span>([^<]*)<\/span>/g)].map((m) => m[1]).join('');
 }
@@ -95,7 +95,9 @@ describe('the setup page', () => {
     expect(weak.text).toContain('at least 16 characters');
     expect(weak.text).toContain('value="Tablet"');
     const chosen = 'my tablet password 2026';
-    const done = await submit(token, { name: 'Tablet', client: 'android', password_mode: 'choose', password: chosen }, secrets);
+    // a browser posts under Referrer-Policy: no-referrer with "Origin: null"
+    const done = await submit(token, { name: 'Tablet', client: 'android', password_mode: 'choose', password: chosen }, secrets,
+      { Origin: 'null', 'Sec-Fetch-Site': 'same-origin' });
     expect(done.status).toBe(200);
     expect(passwordOf(done)).toBe('mytabletpassword2026');
     expect(done.text).not.toContain(chosen);
