@@ -13,6 +13,7 @@ import type { HashParams } from './credentials/digest.js';
 import { InvitationService } from './invitations/service.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { NetworkSet } from './net/networks.js';
+import { Notifier } from './notify/notifier.js';
 import { loadTlsMaterial } from './net/tls.js';
 import { VERSION } from './paths.js';
 import { JournalTailer } from './sessions/journal-tailer.js';
@@ -92,6 +93,13 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   const surfaces: Surface[] = [];
   /** True once every surface listens: what `devicepass status --wait` (the unit's readiness check) waits for. */
   let ready = false;
+
+  const notifier = config.notify.enabled ? new Notifier({
+    from: config.notify.from || `devicepass@${new URL(config.web.public_url).hostname}`,
+    upstream: config.smtp.upstream, retryDelayMs: config.notify.retry_delay, maxAttempts: config.notify.max_attempts,
+    queueMax: config.notify.queue_max, log: log.child({ component: 'notify' }),
+  }) : null;
+  if (notifier) core.admin.onDeviceChange((change) => notifier.deviceChanged(change));
 
   const tailer = new JournalTailer(store, registry, log);
   tailer.start(JOURNAL_POLL_MS);
@@ -174,6 +182,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       (stopping ??= (async () => {
         for (const timer of timers) clearInterval(timer);
         tailer.stop();
+        notifier?.stop();
         for (const surface of [...surfaces].reverse()) await surface.stop();
         await control.close();
         recorder.flush();

@@ -135,6 +135,15 @@ export const configSchema = z.strictObject({
     smtp: clientSettings,
     pop3: clientSettings,
   }),
+  notify: section({
+    /** Mail the address itself when one of its devices is added, reset or revoked (through [smtp.upstream]). */
+    enabled: z.boolean().default(false),
+    /** The notices' From and envelope sender; empty = devicepass@ the host of [web] public_url. */
+    from: z.string().default(''),
+    retry_delay: duration.prefault('1m'),
+    max_attempts: z.number().int().min(1).max(20).default(6),
+    queue_max: z.number().int().min(1).default(1000),
+  }),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -135,6 +135,7 @@ export class InvitationService {
     try {
       device = await this.#admin.addDevice(invitation.address, {
         name: input.name, user: invitation.user, scopes: invitation.scopes, expires: invitation.deviceExpires, password: input.password,
+        origin: input.ip,
       }, `invite:${invitation.id}`);
     } catch (err) {
       this.#invitations.release(invitation.id);
