@@ -2,6 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/store/migrations.js';
 import { cli, startDaemonProcess, tempDir, writeConfig, ROOT, type DaemonProcess } from '../helpers/env.js';
 
 /**
@@ -189,7 +190,7 @@ describe('devicepass CLI against a running daemon', () => {
 
   it('status answers with the schema version and counters', async () => {
     const status = (await json(['status'])) as Record<string, unknown>;
-    expect(status).toMatchObject({ schemaVersion: 1, pid: daemon.child.pid });
+    expect(status).toMatchObject({ schemaVersion: MIGRATIONS.length, pid: daemon.child.pid });
   });
 });
 

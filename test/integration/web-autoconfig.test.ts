@@ -22,13 +22,12 @@ describe('client autoconfiguration', () => {
 
   beforeAll(async () => {
     env = await startWebEnv({
-      imap: { listen: ['127.0.0.1:1143'], listen_tls: ['127.0.0.1:1993'] },
-      smtp: { listen: ['127.0.0.1:1587'], listen_tls: [] },
-      web: { public_url: 'https://mail.example.com', smtp: { host: 'smtp.example.com' } },
+      // what clients are told, without binding those ports here (the defaults from listeners: unit/web/client-settings.test.ts)
+      web: { public_url: 'https://mail.example.com', imap: { port: 1993 }, smtp: { host: 'smtp.example.com', port: 1587, security: 'starttls' } },
     });
   });
   afterAll(async () => {
-    await env.stop();
+    await env?.stop();
   });
 
   it('answers Thunderbird autoconfig on both paths, the same for a known and an unknown address', async () => {

@@ -33,10 +33,10 @@ describe('Apple configuration profiles', () => {
   let env: WebEnv;
 
   beforeAll(async () => {
-    env = await startWebEnv({ imap: { listen_tls: ['127.0.0.1:1993'] } });
+    env = await startWebEnv({ web: { imap: { port: 1993 } } });
   });
   afterAll(async () => {
-    await env.stop();
+    await env?.stop();
   });
 
   it('offers a one-time download with a QR code; the profile carries IMAP and SMTP with the one password', async () => {
@@ -111,7 +111,7 @@ describe('signed Apple configuration profiles', () => {
     env = await startWebEnv({ web: { profile_signing_cert: certFile, profile_signing_key: keyFile } });
   });
   afterAll(async () => {
-    await env.stop();
+    await env?.stop();
     cleanup();
   });
 

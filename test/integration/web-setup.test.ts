@@ -19,7 +19,7 @@ describe('the setup page', () => {
     env = await startWebEnv({ auth: { trusted_networks: [], failure_delay: '10ms', failure_delay_max: '20ms' } });
   });
   afterAll(async () => {
-    await env.stop();
+    await env?.stop();
   });
 
   const open = async (token: string) => {
