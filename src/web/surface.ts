@@ -22,6 +22,10 @@ const MAX_HEADER_BYTES = 8 * 1024;
 const MAX_BODY_BYTES = 16 * 1024;
 const REQUEST_TIMEOUT_MS = 30_000;
 const MAX_PENDING_PROFILES = 1000;
+/** The pages are a few requests per user: a bound far above that, so a flood cannot hold every socket. */
+const MAX_CONNECTIONS = 512;
+const HEADERS_TIMEOUT_MS = 15_000;
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
 /** No script, no frames, no third party: the pages work without JavaScript and allow none. */
 const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -66,6 +70,7 @@ class WebSurface implements Surface {
   async start(): Promise<void> {
     const options: https.ServerOptions = {
       ...serverTlsOptions(this.#ctx.tls), maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS,
+      headersTimeout: HEADERS_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     };
     for (const address of this.#ctx.config.web.listen) {
       const server = https.createServer(options, (req, res) => {
@@ -76,6 +81,7 @@ class WebSurface implements Surface {
           else res.end();
         });
       });
+      server.maxConnections = MAX_CONNECTIONS;
       server.on('clientError', (_err, socket: net.Socket) => socket.destroy());
       server.on('tlsClientError', () => undefined);
       this.#servers.push(server);
