@@ -171,7 +171,8 @@ class WebSurface implements Surface {
     }
     const name = form.get('name') ?? '';
     const client: Client = isClient(form.get('client')) ? (form.get('client') as Client) : 'other';
-    const choose = form.get('password_mode') === 'choose';
+    // without script the radio cannot follow the field: a typed password is a chosen one
+    const choose = form.get('password_mode') === 'choose' || (form.get('password') ?? '') !== '';
     const chosen = choose ? form.get('password') ?? '' : undefined;
     const retry = (error: string) => {
       const csrf = csrfToken(req);

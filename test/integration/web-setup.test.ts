@@ -101,6 +101,12 @@ describe('the setup page', () => {
     expect(done.status).toBe(200);
     expect(passwordOf(done)).toBe('mytabletpassword2026');
     expect(done.text).not.toContain(chosen);
+
+    // without script the radio cannot follow the field: a typed password counts as chosen
+    const other = env.invite();
+    const typed = await submit(other, { name: 'Desk', client: 'other', password_mode: 'generate', password: 'typed into the field 1' },
+      formSecrets(await open(other)));
+    expect(passwordOf(typed)).toBe('typedintothefield1');
   });
 
   it('answers 410 for expired and revoked links and 404 for unknown ones, which count as failures of the client', async () => {
