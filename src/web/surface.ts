@@ -184,7 +184,11 @@ class WebSurface implements Surface {
     } catch (err) {
       if (!(err instanceof DevicepassError)) throw err;
       switch (err.code) {
-        case 'INVITE_CLOSED': return this.#page(res, closedPage(this.#ctx.invitations.lookup(token).status === 'expired' ? 'expired' : 'used'));
+        case 'INVITE_CLOSED': {
+          // claimed by a parallel submission, or expired or revoked since the lookup above
+          const now = this.#ctx.invitations.lookup(token).status;
+          return this.#page(res, closedPage(now === 'open' ? 'used' : now));
+        }
         case 'NAME_INVALID': return retry('Give the device a name (up to 200 characters).');
         case 'PASSWORD_WEAK': return retry('A password you choose needs at least 16 characters (spaces are not counted).');
         case 'PASSWORD_IN_USE': return retry('That password is already used by another of your devices. Choose a different one.');
