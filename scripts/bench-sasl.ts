@@ -128,6 +128,8 @@ listen = []
 listen_tls = []
 [http]
 listen = []
+[web]
+listen = []
 [dovecot_auth]
 listen = ["127.0.0.1:0", "auth.sock"]
 mode = "0666"

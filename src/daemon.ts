@@ -10,9 +10,11 @@ import { parseListen } from './config/schema.js';
 import { ControlServer } from './control/server.js';
 import { CredentialAdmin } from './credentials/admin.js';
 import type { HashParams } from './credentials/digest.js';
+import { InvitationService } from './invitations/service.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { ConnectionGates } from './net/connection-gate.js';
 import { NetworkSet } from './net/networks.js';
+import { Notifier } from './notify/notifier.js';
 import { loadTlsMaterial, TlsCredentials } from './net/tls.js';
 import { VERSION } from './paths.js';
 import { ExpiryWatcher } from './sessions/expiry-watcher.js';
@@ -20,6 +22,7 @@ import { JournalTailer } from './sessions/journal-tailer.js';
 import { SessionRegistry } from './sessions/registry.js';
 import { backupDatabase } from './store/backup.js';
 import { schemaVersion } from './store/database.js';
+import { InvitationStore } from './store/invitations.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import { HealthCheck } from './monitoring/health.js';
 import { Tally } from './monitoring/tally.js';
@@ -44,6 +47,7 @@ export interface Daemon {
   readonly store: SqliteStore;
   readonly authenticator: Authenticator;
   readonly admin: CredentialAdmin;
+  readonly invitations: InvitationService;
   readonly registry: SessionRegistry;
   readonly expiry: ExpiryWatcher;
   readonly surfaces: readonly Surface[];
@@ -140,7 +144,8 @@ export function createCore(config: Config, log: Logger, databaseFile = path.join
   const params = hashParams(config);
   const authenticator = new Authenticator({ store, cache, queue, throttle, recorder, params, log });
   const admin = new CredentialAdmin(store, registry, params);
-  return { store, registry, expiry, cache, queue, throttle, recorder, authenticator, admin, trustedNetworks };
+  const invitations = new InvitationService({ store, invitations: new InvitationStore(store.database), admin, publicUrl: config.web.public_url });
+  return { store, registry, expiry, cache, queue, throttle, recorder, authenticator, admin, trustedNetworks, invitations };
 }
 
 export async function startDaemon(config: Config, log: Logger = createLogger(config.log.level)): Promise<Daemon> {
@@ -155,6 +160,13 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   /** True once every surface listens: what `devicepass status --wait` (the unit's readiness check) waits for. */
   let ready = false;
   const connections = new ConnectionGates(log);
+
+  const notifier = config.notify.enabled ? new Notifier({
+    from: config.notify.from || `devicepass@${new URL(config.web.public_url).hostname}`,
+    upstream: config.smtp.upstream, retryDelayMs: config.notify.retry_delay, maxAttempts: config.notify.max_attempts,
+    queueMax: config.notify.queue_max, log: log.child({ component: 'notify' }),
+  }) : null;
+  if (notifier) core.admin.onDeviceChange((change) => notifier.deviceChanged(change));
 
   const tailer = new JournalTailer(store, registry, log);
   tailer.start(JOURNAL_POLL_MS);
@@ -190,7 +202,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
 
   const control = new ControlServer(
     {
-      admin: core.admin, authenticator: core.authenticator, isTrustedNetwork: (ip) => trustedNetworks.has(ip), registry, recorder, status,
+      admin: core.admin, invitations: core.invitations, authenticator: core.authenticator, isTrustedNetwork: (ip) => trustedNetworks.has(ip), registry, recorder, status,
       backup: (file) => backupDatabase(store.database, file),
     },
     { socketPath: config.control.socket, group: config.control.group, maxRequestBytes: config.control.max_request_bytes },
@@ -216,6 +228,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
         },
         log, authenticator: core.authenticator, registry, trustedNetworks, tls, storeStats, connections, tallies,
         health: () => health.report(),
+        invitations: core.invitations,
+        linkGuessed: (ip) => {
+          // every guessed link counts against one key no address can spell
+          throttle.freshFailure(ip, '\0invitation-link');
+          return throttle.delayFor(ip, null);
+        },
       };
       for (const factory of SURFACES) {
         const surface = factory(ctx);
@@ -252,6 +270,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     store,
     authenticator: core.authenticator,
     admin: core.admin,
+    invitations: core.invitations,
     registry,
     expiry: core.expiry,
     surfaces,
@@ -282,6 +301,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
         for (const timer of timers) clearInterval(timer);
         tailer.stop();
         core.expiry.stop();
+        notifier?.stop();
         for (const surface of [...surfaces].reverse()) await surface.stop();
         await control.close();
         recorder.flush();

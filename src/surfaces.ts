@@ -4,7 +4,9 @@ import { httpSurface } from './http/surface.js';
 import { imapSurface } from './imap/surface.js';
 import { pop3Surface } from './pop3/surface.js';
 import { smtpSurface } from './smtp/surface.js';
+import { webSurface } from './web/surface.js';
 import type { Config } from './config/load.js';
+import type { InvitationService } from './invitations/service.js';
 import type { Logger } from './log/logger.js';
 import type { ConnectionGates } from './net/connection-gate.js';
 import type { NetworkSet } from './net/networks.js';
@@ -25,6 +27,14 @@ export interface FrontContext {
   log: Logger;
   authenticator: Authenticator;
   registry: SessionRegistry;
+  /** Invitation links, for the self-service setup pages. */
+  invitations: InvitationService;
+  /**
+   * A guessed link (an unknown invitation token, a spent profile download)
+   * counts as a failed login of the client's network; returns the delay its
+   * answer should wait, as a failed login's would.
+   */
+  linkGuessed(ip: string): number;
   /** `[auth] trusted_networks`: plaintext logins allowed, exempt from the throttle. */
   trustedNetworks: NetworkSet;
   /** The current certificate: read `context` at each handshake, so a reload reaches new connections. */
@@ -44,7 +54,7 @@ export interface StoreStats {
   diskReserveHeld: boolean | null;
 }
 
-/** A listening surface (IMAP, POP3, SMTP, Dovecot SASL, HTTP): started after the control socket, stopped before the store closes. */
+/** A listening surface (IMAP, POP3, SMTP, Dovecot SASL, HTTP, web): started after the control socket, stopped before the store closes. */
 export interface Surface {
   readonly name: string;
   start(): Promise<void>;
@@ -66,4 +76,4 @@ export type SurfaceFactory = (ctx: FrontContext) => Surface | null;
  * The fronts this build serves, in start order. Each factory returns null
  * when its configuration disables it (an empty `listen` list).
  */
-export const SURFACES: readonly SurfaceFactory[] = [imapSurface, pop3Surface, smtpSurface, dovecotAuthSurface, httpSurface];
+export const SURFACES: readonly SurfaceFactory[] = [imapSurface, pop3Surface, smtpSurface, dovecotAuthSurface, httpSurface, webSurface];

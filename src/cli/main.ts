@@ -5,6 +5,7 @@ import { registerAddress } from './commands/address.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerDevice } from './commands/device.js';
 import { registerGeneric } from './commands/generic.js';
+import { registerInvite } from './commands/invite.js';
 import { registerObserve } from './commands/observe.js';
 import { createContext } from './context.js';
 
@@ -16,6 +17,7 @@ const HINTS: Readonly<Record<string, string>> = {
   DEVICE_REVOKED: 'a revoked device stays revoked: add a new one with `devicepass device add ADDRESS --name TEXT`',
   GENERIC_NOT_RESETTABLE: 'give the client its own password: `devicepass device add ADDRESS --name TEXT`',
   CONFIRMATION_REQUIRED: 'repeat the command with --yes',
+  INVITE_UNKNOWN: 'see `devicepass invite list ADDRESS` for the invitation ids',
 };
 
 /**
@@ -35,6 +37,7 @@ export async function runCli(argv: string[]): Promise<number> {
   registerAddress(program, ctx);
   registerDevice(program, ctx);
   registerGeneric(program, ctx);
+  registerInvite(program, ctx);
   registerObserve(program, ctx);
   registerCompletion(program, ctx);
   for (const command of program.commands) command.exitOverride();

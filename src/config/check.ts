@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
+import { ProfileSigner } from '../web/profile.js';
 import { normalizeAddress } from '../credentials/address.js';
 import { formatDuration } from './duration.js';
 import type { Config } from './load.js';
@@ -30,6 +31,7 @@ export function checkConfig(config: Config, now = Date.now()): ConfigCheck {
   const errors: ConfigFinding[] = [];
   const warnings: ConfigFinding[] = [];
   checkTls(config, now, errors, warnings);
+  checkProfileSigning(config, errors);
 
   for (const [owner, senders] of Object.entries(config.smtp.aliases)) {
     if (normalizeAddress(owner) === null) errors.push({ key: `smtp.aliases.${owner}`, message: 'not a mail address' });
@@ -100,6 +102,24 @@ function checkTls(config: Config, now: number, errors: ConfigFinding[], warnings
   else if (notAfter - now < 14 * 86_400_000) warnings.push({ key: 'tls.cert', message: `${cert} expires on ${new Date(notAfter).toISOString()}` });
 }
 
+/** The profile signing pair: both or neither, readable, an RSA key of the first certificate. */
+function checkProfileSigning(config: Config, errors: ConfigFinding[]): void {
+  const { profile_signing_cert: cert, profile_signing_key: key } = config.web;
+  if (cert === '' && key === '') return;
+  if (cert === '' || key === '') {
+    errors.push({ key: cert === '' ? 'web.profile_signing_cert' : 'web.profile_signing_key', message: 'profile_signing_cert and _key are set together, or neither' });
+    return;
+  }
+  const certText = readable(cert, 'web.profile_signing_cert', errors);
+  const keyText = readable(key, 'web.profile_signing_key', errors);
+  if (certText === null || keyText === null) return;
+  try {
+    new ProfileSigner(certText, keyText);
+  } catch (err) {
+    errors.push({ key: 'web.profile_signing_key', message: (err as Error).message.replace(/^\[web\] /, '') });
+  }
+}
+
 function readable(file: string, key: string, errors: ConfigFinding[]): string | null {
   try {
     return readFileSync(file, 'utf8');
@@ -111,7 +131,7 @@ function readable(file: string, key: string, errors: ConfigFinding[]): string | 
 
 function tlsListeners(config: Config): string[] {
   // plaintext listeners offer STARTTLS with the same certificate
-  return [...config.imap.listen, ...config.imap.listen_tls, ...config.pop3.listen, ...config.pop3.listen_tls, ...config.smtp.listen, ...config.smtp.listen_tls];
+  return [...config.imap.listen, ...config.imap.listen_tls, ...config.pop3.listen, ...config.pop3.listen_tls, ...config.smtp.listen, ...config.smtp.listen_tls, ...config.web.listen];
 }
 
 function isLoopbackListen(entry: string): boolean {

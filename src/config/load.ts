@@ -90,6 +90,10 @@ export function buildConfig(raw: unknown, file: string | null = null): Config {
     pop3: { ...value.pop3, listen: resolveListen(value.pop3.listen), listen_tls: resolveListen(value.pop3.listen_tls) },
     dovecot_auth: { ...value.dovecot_auth, listen: dovecotListen, trusted_sockets: trustedSockets },
     http: { ...value.http, listen: resolveListen(value.http.listen) },
+    web: {
+      ...value.web, listen: resolveListen(value.web.listen),
+      profile_signing_cert: inData(value.web.profile_signing_cert), profile_signing_key: inData(value.web.profile_signing_key),
+    },
   });
 }
 

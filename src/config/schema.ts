@@ -41,6 +41,14 @@ const loginLimits = (defaults: { total: number; perNetwork: number }) => ({
 // that through the generic shape, hence the cast of the empty input.
 const section = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).prefault({} as z.input<z.ZodObject<T>>);
 
+/** A server as clients are told to reach it: empty host = the host of [web] public_url, port 0 = the daemon's own listener. */
+const clientSettings = section({
+  host: z.string().default(''),
+  port: z.number().int().min(0).max(65535).default(0),
+  /** tls (implicit) or starttls; empty = whichever the chosen port speaks. */
+  security: z.enum(['', 'tls', 'starttls']).default(''),
+});
+
 export const configSchema = z.strictObject({
   data_dir: z.string().min(1).default('data'),
   control: section({
@@ -190,6 +198,30 @@ export const configSchema = z.strictObject({
     ...connectionLimits({ total: 1024, perNetwork: 512 }),
     /** nginx auth_http must send this in the X-Devicepass-Secret header; empty refuses every auth_http request. */
     nginx_secret: z.string().default(''),
+  }),
+  web: section({
+    /** TLS with the [tls] certificate: invitation and setup pages, profiles, autoconfig, autodiscover. */
+    listen: z.array(listenAddress).default(['127.0.0.1:8443']),
+    /** The base of the links invitations print and of the profile download links. */
+    public_url: z.url({ protocol: /^https?$/ }).default('https://localhost:8443'),
+    /** PEM paths (RSA): sign Apple configuration profiles; both empty = profiles are unsigned. */
+    profile_signing_cert: z.string().default(''),
+    profile_signing_key: z.string().default(''),
+    /** How long the one-time profile download stays available after the password page is shown. */
+    profile_ttl: duration.prefault('10m'),
+    /** What the pages and the autoconfig answers tell clients; empty/0 = this daemon's own listeners. */
+    imap: clientSettings,
+    smtp: clientSettings,
+    pop3: clientSettings,
+  }),
+  notify: section({
+    /** Mail the address itself when one of its devices is added, reset or revoked (through [smtp.upstream]). */
+    enabled: z.boolean().default(false),
+    /** The notices' From and envelope sender; empty = devicepass@ the host of [web] public_url. */
+    from: z.string().default(''),
+    retry_delay: duration.prefault('1m'),
+    max_attempts: z.number().int().min(1).max(20).default(6),
+    queue_max: z.number().int().min(1).default(1000),
   }),
 });
 

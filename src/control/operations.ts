@@ -4,10 +4,12 @@ import type { Protocol } from '../auth/types.js';
 import type { CredentialAdmin } from '../credentials/admin.js';
 import { requireAddress } from '../credentials/address.js';
 import { DevicepassError } from '../errors/catalogue.js';
+import type { InvitationService } from '../invitations/service.js';
 import type { SessionRegistry } from '../sessions/registry.js';
 
 export interface ControlContext {
   admin: CredentialAdmin;
+  invitations: InvitationService;
   authenticator: Authenticator;
   /** Whether a client network is one of [auth] trusted_networks (for `auth test --ip`). */
   isTrustedNetwork(ip: string): boolean;
@@ -41,7 +43,15 @@ export const OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operat
   ['device.rename', (ctx, a, actor) => ctx.admin.renameDevice(a.address, a.device, a.name, actor)],
   ['device.reset', (ctx, a, actor) => ctx.admin.resetDevice(a.address, a.device, a.password, actor)],
   ['device.revoke', (ctx, a, actor) => ctx.admin.revokeDevice(a.address, a.device, actor)],
-  ['device.revoke-all', (ctx, a, actor) => ctx.admin.revokeAll(a.address, a.yes === true, a.includeGeneric === true, actor)],
+  ['device.revoke-all', (ctx, a, actor) => {
+    const result = ctx.admin.revokeAll(a.address, a.yes === true, a.includeGeneric === true, actor);
+    // a link for a new device would undo what the administrator just did
+    return { ...result, invitationsRevoked: ctx.invitations.revokeOpen(a.address, actor, 'devices-revoked') };
+  }],
+  ['invite.create', (ctx, a, actor) =>
+    ctx.invitations.create(a.address, { name: a.name, user: a.user, scopes: a.scopes, expires: a.expires, days: a.days }, actor)],
+  ['invite.list', (ctx, a) => ctx.invitations.list(a.address)],
+  ['invite.revoke', (ctx, a, actor) => ctx.invitations.revoke(a.address, a.invite, actor)],
   ['generic.import', (ctx, a, actor) => ctx.admin.importGeneric(a.address, a.hash, actor)],
   ['import.passwd-file', (ctx, a, actor) => ctx.admin.importPasswdFile(a.content, actor)],
   ['sessions', (ctx, a) => {

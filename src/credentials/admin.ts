@@ -31,6 +31,18 @@ export interface NewDeviceOptions {
   expires?: unknown;
   /** A chosen password; absent = generate one. */
   password?: unknown;
+  /** The network the request came from, when not the administrator's (a setup page). */
+  origin?: string;
+}
+
+/** A device added, reset or revoked: what new-device notices are told. Never a password. */
+export interface DeviceChange {
+  type: 'added' | 'reset' | 'revoked';
+  address: string;
+  device: DeviceView;
+  actor: string;
+  origin: string | null;
+  at: number;
 }
 
 const MAX_PASSWORD_BYTES = 1024;
@@ -64,12 +76,18 @@ export class CredentialAdmin {
   readonly #registry: SessionRegistry;
   readonly #params: HashParams;
   readonly #now: () => number;
+  readonly #listeners: Array<(change: DeviceChange) => void> = [];
 
   constructor(store: CredentialStore, registry: SessionRegistry, params: HashParams, now: () => number = Date.now) {
     this.#store = store;
     this.#registry = registry;
     this.#params = params;
     this.#now = now;
+  }
+
+  /** Called after each committed device change; a listener must not block (it queues its work). */
+  onDeviceChange(listener: (change: DeviceChange) => void): void {
+    this.#listeners.push(listener);
   }
 
   addAddress(input: unknown, actor: string): { address: string } {
@@ -91,7 +109,7 @@ export class CredentialAdmin {
   }
 
   async addDevice(input: unknown, options: NewDeviceOptions, actor: string): Promise<DeviceView & { password: string }> {
-    const { id: addressId, salt } = this.#address(input);
+    const { id: addressId, salt, address } = this.#address(input);
     if (!validText(options.name)) throw new DevicepassError('NAME_INVALID');
     if (options.user !== undefined && options.user !== null && !validText(options.user)) throw new DevicepassError('USER_INVALID');
     const scopes = parseScopes(options.scopes);
@@ -101,7 +119,20 @@ export class CredentialAdmin {
       addressId, name: options.name.trim(), user: typeof options.user === 'string' ? options.user.trim() : null,
       scopes, expiresAt, digest, params: formatParams(this.#params), actor,
     });
+    this.#changed('added', address, toView(device), actor, options.origin ?? null);
     return { ...toView(device), password: shown };
+  }
+
+  /**
+   * The checks addDevice makes before any password exists, for a device that
+   * is added later (an invitation): the same refusals, given up front.
+   */
+  checkDeviceOptions(options: Omit<NewDeviceOptions, 'password'>): { name: string | null; user: string | null; scopes: Scope[] } {
+    if (options.name !== undefined && options.name !== null && options.name !== '' && !validText(options.name)) throw new DevicepassError('NAME_INVALID');
+    if (options.user !== undefined && options.user !== null && !validText(options.user)) throw new DevicepassError('USER_INVALID');
+    const scopes = parseScopes(options.scopes);
+    this.#parseExpiry(options.expires);
+    return { name: typeof options.name === 'string' && options.name !== '' ? options.name.trim() : null, user: typeof options.user === 'string' ? options.user.trim() : null, scopes };
   }
 
   listDevices(input: unknown): DeviceView[] {
@@ -119,23 +150,27 @@ export class CredentialAdmin {
   }
 
   async resetDevice(input: unknown, ref: unknown, password: unknown, actor: string): Promise<DeviceView & { password: string; sessionsClosed: number }> {
-    const { id: addressId, salt } = this.#address(input);
+    const { id: addressId, salt, address } = this.#address(input);
     const device = this.#device(addressId, ref);
     if (device.kind === 'generic') throw new DevicepassError('GENERIC_NOT_RESETTABLE');
     if (device.state !== 'active') throw new DevicepassError('DEVICE_REVOKED', `device ${device.id} ("${device.name}") is revoked; add a new device instead`);
     const { shown, digest } = await this.#newPassword(addressId, salt, password);
     this.#store.resetDevice(addressId, device.id, digest, formatParams(this.#params), actor);
     const sessionsClosed = this.#registry.closeDevice(device.id, 'device-reset');
-    return { ...toView(this.#store.device(addressId, device.id)!), password: shown, sessionsClosed };
+    const view = toView(this.#store.device(addressId, device.id)!);
+    this.#changed('reset', address, view, actor, null);
+    return { ...view, password: shown, sessionsClosed };
   }
 
   revokeDevice(input: unknown, ref: unknown, actor: string): DeviceView & { sessionsClosed: number } {
-    const { id: addressId } = this.#address(input);
+    const { id: addressId, address } = this.#address(input);
     const device = this.#device(addressId, ref);
     if (device.state !== 'active') throw new DevicepassError('DEVICE_REVOKED', `device ${viewId(device)} ("${device.name}") is already revoked`);
     this.#store.revokeDevice(addressId, device.id, actor);
     const sessionsClosed = this.#registry.closeDevice(device.id, 'device-revoked');
-    return { ...toView(this.#store.device(addressId, device.id)!), sessionsClosed };
+    const view = toView(this.#store.device(addressId, device.id)!);
+    this.#changed('revoked', address, view, actor, null);
+    return { ...view, sessionsClosed };
   }
 
   revokeAll(input: unknown, confirmed: boolean, includeGeneric: boolean, actor: string): { address: string; revoked: number; sessionsClosed: number } {
@@ -144,6 +179,7 @@ export class CredentialAdmin {
     const targets = this.#store.listDevices(id).filter((d) => d.state === 'active' && (includeGeneric || d.kind === 'device'));
     const revoked = this.#store.revokeAll(id, includeGeneric, actor);
     const sessionsClosed = targets.reduce((sum, d) => sum + this.#registry.closeDevice(d.id, 'device-revoked'), 0);
+    for (const d of targets) this.#changed('revoked', address, toView(this.#store.device(id, d.id)!), actor, null);
     return { address, revoked, sessionsClosed };
   }
 
@@ -205,6 +241,11 @@ export class CredentialAdmin {
   events(input: unknown, limit: number): StoredEvent[] {
     const address = input === undefined || input === null ? null : requireAddress(input);
     return this.#store.events(address, limit);
+  }
+
+  #changed(type: DeviceChange['type'], address: string, device: DeviceView, actor: string, origin: string | null): void {
+    const change = { type, address, device, actor, origin, at: this.#now() };
+    for (const listener of this.#listeners) listener(change);
   }
 
   #closeGeneric(address: string): void {

@@ -27,6 +27,8 @@ export const ERRORS = {
   HASH_INVALID: { message: 'not a supported password hash', exit: 1 },
   IMPORT_INVALID: { message: 'the passwd-file has invalid lines; nothing was imported', exit: 1 },
   CONFIRMATION_REQUIRED: { message: 'this removes credentials; repeat with --yes', exit: 1 },
+  INVITE_UNKNOWN: { message: 'no such invitation for this address', exit: 1 },
+  INVITE_CLOSED: { message: 'this invitation is no longer open', exit: 1 },
   AUTH_FAILED: { message: 'authentication failed', exit: 1 },
   AUTH_UNAVAILABLE: { message: 'authentication temporarily unavailable', exit: 1 },
   REQUEST_INVALID: { message: 'malformed request', exit: 2 },

@@ -86,4 +86,27 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE event ADD COLUMN window_key TEXT;
   CREATE UNIQUE INDEX event_by_window ON event(window_key) WHERE window_key IS NOT NULL;
   `,
+  // 3: invitations: a one-time link that lets the address's owner create one device themselves
+  `
+  CREATE TABLE invitation (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    address_id      INTEGER NOT NULL REFERENCES address(id) ON DELETE CASCADE,
+    -- SHA-256 of the link's token: the token itself is never stored
+    token_hash      BLOB NOT NULL UNIQUE,
+    name            TEXT NOT NULL,
+    user            TEXT,
+    scopes          TEXT NOT NULL,
+    -- the device's expiry as the administrator wrote it ("7d" counts from the day of use), or null
+    device_expires  TEXT,
+    state           TEXT NOT NULL CHECK (state IN ('open', 'used', 'revoked')),
+    created_at      INTEGER NOT NULL,
+    created_by      TEXT,
+    expires_at      INTEGER NOT NULL,
+    used_at         INTEGER,
+    used_ip         TEXT,
+    device_id       INTEGER,
+    revoked_at      INTEGER
+  ) STRICT;
+  CREATE INDEX invitation_by_address ON invitation(address_id);
+  `,
 ];

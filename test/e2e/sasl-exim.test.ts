@@ -52,6 +52,8 @@ listen = []
 listen_tls = []
 [http]
 listen = []
+[web]
+listen = []
 [dovecot_auth]
 listen = ["auth.sock"]
 mode = "0660"

@@ -28,6 +28,7 @@ const NO_FRONTS = {
   pop3: { listen: [], listen_tls: [] },
   smtp: { listen: [], listen_tls: [] },
   http: { listen: [] },
+  web: { listen: [] },
 };
 
 type Tree = Record<string, unknown>;
@@ -48,7 +49,7 @@ export function testConfig(dir: string, overrides: Tree = {}): Config {
   return buildConfig(deepMerge({ data_dir: dir, hashing: FAST_HASHING, log: { level: 'silent' }, ...NO_FRONTS }, overrides));
 }
 
-/** Writes a TOML config for a daemon process (network fronts off) and returns its path; `extra` must not repeat [imap], [pop3], [smtp] or [http]. */
+/** Writes a TOML config for a daemon process (network fronts off) and returns its path; `extra` must not repeat [imap], [pop3], [smtp], [http] or [web]. */
 export function writeConfig(dir: string, extra = ''): string {
   const file = path.join(dir, 'devicepass.toml');
   writeFileSync(
@@ -70,6 +71,8 @@ listen_tls = []
 listen = []
 listen_tls = []
 [http]
+listen = []
+[web]
 listen = []
 ${extra}
 `,

@@ -1,8 +1,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { MIGRATIONS } from '../../src/store/migrations.js';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/store/migrations.js';
 import { cli, startDaemonProcess, tempDir, writeConfig, ROOT, type DaemonProcess } from '../helpers/env.js';
 
 /**

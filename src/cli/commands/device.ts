@@ -59,9 +59,10 @@ export function registerDevice(program: Command, ctx: CliContext): void {
     .option('--include-generic', 'also revoke the generic legacy password, for good')
     .action(async (address: string, opts: { yes?: boolean; includeGeneric?: boolean }) => {
       const result = (await ctx.call('device.revoke-all', { address, yes: opts.yes === true, includeGeneric: opts.includeGeneric === true })) as {
-        revoked: number; sessionsClosed: number;
+        revoked: number; sessionsClosed: number; invitationsRevoked?: number;
       };
-      ctx.emit(result, () => `revoked ${result.revoked} device(s) of ${address}${closed(result.sessionsClosed)}`);
+      const invitations = result.invitationsRevoked ? `; ${result.invitationsRevoked} open invitation(s) revoked` : '';
+      ctx.emit(result, () => `revoked ${result.revoked} device(s) of ${address}${closed(result.sessionsClosed)}${invitations}`);
     });
 }
 

@@ -31,6 +31,14 @@ describe('the pre-start configuration check', () => {
     expect(checkConfig(buildConfig({}))).toEqual({ errors: [], warnings: [] });
   });
 
+  it('refuses an Apple profile signing pair that is half set or not an RSA pair', () => {
+    expect(keys(checkConfig(buildConfig({ web: { profile_signing_cert: cert } })).errors)).toEqual(['web.profile_signing_key']);
+    const ec = checkConfig(buildConfig({ web: { profile_signing_cert: cert, profile_signing_key: key } })).errors;
+    expect(ec).toEqual([{ key: 'web.profile_signing_key', message: expect.stringMatching(/RSA/) }]);
+    expect(keys(checkConfig(buildConfig({ web: { profile_signing_cert: '/nonexistent/c.pem', profile_signing_key: key } })).errors))
+      .toEqual(['web.profile_signing_cert']);
+  });
+
   it('accepts a certificate with its own key', () => {
     expect(checkConfig(buildConfig({ tls: { cert, key } })).errors).toEqual([]);
   });

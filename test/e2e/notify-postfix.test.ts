@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { tempDir, testConfig } from '../helpers/env.js';
+import { serversReady } from './helpers/require-servers.js';
+import { postfixInstalled, startPostfix, type PostfixInstance } from './helpers/postfix.js';
+
+const ALICE = 'alice@example.com';
+const canRun = serversReady(postfixInstalled() && process.getuid?.() === 0, 'Postfix (as root)');
+
+/** New-device notices through a real Postfix: the message lands in the address's own mailbox. */
+describe.skipIf(!canRun)('new-device notices delivered by a real Postfix', () => {
+  let postfix: PostfixInstance;
+  let daemon: Daemon;
+  let cleanup: () => void;
+
+  beforeAll(async () => {
+    postfix = await startPostfix();
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    daemon = await startDaemon(
+      testConfig(tmp.dir, {
+        dovecot_auth: { listen: [] },
+        smtp: { listen: [], listen_tls: [], upstream: { host: postfix.host, port: postfix.port } },
+        web: { public_url: 'https://mail.example.com' },
+        notify: { enabled: true, retry_delay: '200ms' },
+      }),
+    );
+    daemon.admin.addAddress(ALICE, 'test');
+  });
+  afterAll(async () => {
+    await daemon?.stop();
+    await postfix?.stop();
+    cleanup?.();
+  });
+
+  it('mails the address when a device is set up through an invitation, without the password', async () => {
+    const url = daemon.invitations.create(ALICE, { name: 'iPhone' }, 'cli:root').url;
+    const { device } = await daemon.invitations.redeem(url.split('/').pop()!, { name: 'iPhone', ip: '198.51.100.7' });
+    const [delivered] = await postfix.waitForMessages(1);
+    expect(delivered).toContain('Subject: New device on your mail account: iPhone');
+    expect(delivered).toMatch(/^To: alice@example\.com$/m);
+    expect(delivered).toMatch(/^From: devicepass@mail\.example\.com$/m);
+    expect(delivered).toContain('from the network address 198.51.100.7');
+    expect(delivered).not.toContain(device.password.replace(/ /g, ''));
+  });
+});
