@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Authenticator } from './auth/authenticator.js';
+import type { Protocol } from './auth/types.js';
 import { HashQueue } from './auth/hash-queue.js';
 import { LoginRecorder } from './auth/login-recorder.js';
 import { ProofCache } from './auth/proof-cache.js';
@@ -142,10 +143,12 @@ export function createCore(config: Config, log: Logger, databaseFile = path.join
   // login records are what a short disk gives up first
   recorder.shedWhen(() => store.diskShort());
   const params = hashParams(config);
-  const authenticator = new Authenticator({ store, cache, queue, throttle, recorder, params, log });
+  // read at each login through the holder, so a reload reaches it
+  const generic = { protocols: config.auth.generic_protocols as readonly Protocol[] };
+  const authenticator = new Authenticator({ store, cache, queue, throttle, recorder, params, log, genericProtocols: () => generic.protocols });
   const admin = new CredentialAdmin(store, registry, params);
   const invitations = new InvitationService({ store, invitations: new InvitationStore(store.database), admin, publicUrl: config.web.public_url });
-  return { store, registry, expiry, cache, queue, throttle, recorder, authenticator, admin, trustedNetworks, invitations };
+  return { store, registry, expiry, cache, queue, throttle, recorder, authenticator, admin, trustedNetworks, invitations, generic };
 }
 
 export async function startDaemon(config: Config, log: Logger = createLogger(config.log.level)): Promise<Daemon> {
@@ -289,6 +292,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       current = plan.effective;
       log.level = current.log.level;
       trustedNetworks.replace(current.auth.trusted_networks);
+      core.generic.protocols = current.auth.generic_protocols;
       throttle.reconfigure(throttleOptions(current));
       for (const surface of surfaces) surface.reload?.();
       if (plan.needRestart.length > 0) log.warn({ keys: plan.needRestart }, 'configuration reloaded; these changes need a restart and were not applied');

@@ -13,6 +13,7 @@ export const RELOADABLE: readonly string[] = [
   'tls.cert',
   'tls.key',
   'auth.trusted_networks',
+  'auth.generic_protocols',
   'auth.failure_delay',
   'auth.failure_delay_max',
   'auth.lockout_failures',

@@ -11,7 +11,9 @@ import { HashQueue, QueueFullError } from './hash-queue.js';
 import type { LoginRecorder } from './login-recorder.js';
 import type { Miss, ProofCache } from './proof-cache.js';
 import type { Throttle } from './throttle.js';
-import { TEMPORARY_REASONS, type FailReason, type LoginAttempt, type LoginFail, type LoginResult } from './types.js';
+import { TEMPORARY_REASONS, type FailReason, type LoginAttempt, type LoginFail, type LoginResult, type Protocol } from './types.js';
+
+const ALL_PROTOCOLS: readonly Protocol[] = ['imap', 'smtp', 'pop3'];
 
 export interface AuthenticatorDeps {
   store: CredentialStore;
@@ -23,6 +25,8 @@ export interface AuthenticatorDeps {
   log: Logger;
   /** Holds cold failures to the slowest verification's time; one with defaults when absent. */
   budget?: FailureBudget;
+  /** `[auth] generic_protocols`, read at each login (a reload changes it): where the generic legacy password still works. */
+  genericProtocols?: () => readonly Protocol[];
   now?: () => number;
 }
 
@@ -71,7 +75,7 @@ export class Authenticator {
   #deciding = 0;
 
   constructor(deps: AuthenticatorDeps) {
-    this.#d = { now: Date.now, budget: new FailureBudget({ maxMs: 5000, kindTtlMs: 86_400_000, maxKinds: 256 }), ...deps };
+    this.#d = { now: Date.now, budget: new FailureBudget({ maxMs: 5000, kindTtlMs: 86_400_000, maxKinds: 256 }), genericProtocols: () => ALL_PROTOCOLS, ...deps };
     this.#paramsText = formatParams(deps.params);
   }
 
@@ -303,6 +307,7 @@ export class Authenticator {
     if (credential.state === 'reset-away') return fail('reset-away', address, name, cached, credential.retiredAt);
     if (credential.expiresAt !== null && credential.expiresAt <= this.#d.now()) return fail('expired', address, name, cached);
     if (!credential.scopes.includes(attempt.protocol)) return fail('scope', address, name, cached);
+    if (credential.deviceKind === 'generic' && !this.#d.genericProtocols().includes(attempt.protocol)) return fail('generic-refused', address, name, cached);
     return { ok: true, address, deviceId: credential.deviceId, deviceName: name, generic: credential.deviceKind === 'generic', cached };
   }
 

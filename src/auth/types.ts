@@ -31,6 +31,7 @@ export type FailReason =
   | 'reset-away' // the previous password of a device that was reset
   | 'expired'
   | 'scope' // right password, device not allowed for this protocol
+  | 'generic-refused' // right generic password, but [auth] generic_protocols no longer allows it for this protocol
   | 'throttled' // the client network is out of hashes, or guessed too often at the address: temporary
   | 'busy' // hash queue full: temporary
   | 'internal'; // store or hashing failure: temporary

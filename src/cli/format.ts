@@ -37,6 +37,7 @@ const REASONS: Record<string, (device: string | null, since: string | null) => s
   'reset-away': (d, s) => `previous password of "${d}" after a reset${s ? ` (reset ${since(s)})` : ''}`,
   'expired': (d) => `device "${d}" has expired`,
   'scope': (d) => `device "${d}" is not allowed for this protocol`,
+  'generic-refused': () => 'generic password refused for this protocol ([auth] generic_protocols)',
   'throttled': () => 'throttled: the client network guessed too often at this address, or is out of hashes for now',
   'busy': () => 'busy: hash queue full',
   'internal': () => 'internal error',

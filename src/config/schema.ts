@@ -81,6 +81,8 @@ export const configSchema = z.strictObject({
   }),
   auth: section({
     trusted_networks: z.array(cidr).default(['127.0.0.0/8', '::1/128']),
+    /** Protocols the imported generic password still works for; [] refuses it everywhere (the end of a migration). */
+    generic_protocols: z.array(z.enum(['imap', 'smtp', 'pop3'])).default(['imap', 'smtp', 'pop3']),
     cache_size: z.number().int().min(0).default(100_000),
     cache_ttl: duration.prefault('1h'),
     /** How long revoked and reset-away passwords are kept to name the device in the log. */

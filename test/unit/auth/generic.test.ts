@@ -34,6 +34,26 @@ describe('generic legacy passwords through the Authenticator', () => {
     expect(await login(address, fixture.password)).toMatchObject({ ok: true, generic: true, cached: false });
   });
 
+  it('[auth] generic_protocols refuses the generic password per protocol, cached or not, and leaves device passwords alone', async () => {
+    const fixture = bySchemes[0]!;
+    const address = 'migrating@example.org';
+    core.admin.importGeneric(address, fixture.hash, 'test');
+    const device = await core.admin.addDevice(address, { name: 'phone', scopes: 'imap,smtp' }, 'test');
+    const on = (protocol: 'imap' | 'smtp', password: string) =>
+      core.authenticator.authenticate({ address, password, protocol, clientIp: '198.51.100.1', trusted: false });
+    expect(await on('smtp', fixture.password)).toMatchObject({ ok: true, generic: true });
+    // the end of the migration for SMTP: the proof just cached must not outlive the policy
+    core.generic.protocols = ['imap'];
+    expect(await on('smtp', fixture.password)).toMatchObject({ ok: false, reason: 'generic-refused', temporary: false, cached: true });
+    core.cache.forget(core.cache.key(address, fixture.password));
+    expect(await on('smtp', fixture.password)).toMatchObject({ ok: false, reason: 'generic-refused', cached: false });
+    expect(await on('imap', fixture.password)).toMatchObject({ ok: true, generic: true });
+    expect(await on('smtp', device.password)).toMatchObject({ ok: true, generic: false });
+    core.generic.protocols = [];
+    expect(await on('imap', fixture.password)).toMatchObject({ ok: false, reason: 'generic-refused' });
+    expect(await on('imap', device.password)).toMatchObject({ ok: true });
+  });
+
   it('is listed as device "generic", cannot be reset, and its revocation is final', async () => {
     const fixture = bySchemes[0]!;
     const address = 'legacy@example.org';
