@@ -113,6 +113,8 @@ listen_tls = []
 listen = []
 [http]
 listen = []
+[web]
+listen = []
 `, {
     nodeArgs: ['--expose-gc', '--import', path.join(DIST, 'memory-probe.js')],
     ipc: true,

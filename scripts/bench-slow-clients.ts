@@ -45,7 +45,7 @@ async function flood(limits: string): Promise<Outcome> {
   const port = await freePort();
   const dp = await spawnDevicepassd(
     dir,
-    `[imap]\nlisten = ["127.0.0.1:${port}"]\nlisten_tls = []\n${limits}[smtp]\nlisten = []\nlisten_tls = []\n[dovecot_auth]\nlisten = []\n[http]\nlisten = []\n`,
+    `[imap]\nlisten = ["127.0.0.1:${port}"]\nlisten_tls = []\n${limits}[smtp]\nlisten = []\nlisten_tls = []\n[dovecot_auth]\nlisten = []\n[http]\nlisten = []\n[pop3]\nlisten = []\nlisten_tls = []\n[web]\nlisten = []\n`,
   );
   const pid = dp.child.pid!;
   await new Promise((r) => setTimeout(r, 1000));

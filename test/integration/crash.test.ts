@@ -42,6 +42,8 @@ listen = []
 listen_tls = []
 [http]
 listen = ["127.0.0.1:${port}"]
+[web]
+listen = []
 [dovecot_auth]
 listen = ["auth.sock"]
 `);

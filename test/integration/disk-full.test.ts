@@ -73,6 +73,8 @@ listen = []
 listen_tls = []
 [http]
 listen = ["127.0.0.1:0"]
+[web]
+listen = []
 [dovecot_auth]
 listen = []
 `);
