@@ -218,7 +218,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     await control.listen();
     if (SURFACES.length > 0) {
       tls = new TlsCredentials(await loadTlsMaterial(config, log));
-      const health = new HealthCheck({
+      const check = new HealthCheck({
         storeWritable: () => storeWritable(store),
         surfaces: () => surfaces,
         config: () => current,
@@ -230,7 +230,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           return current;
         },
         log, authenticator: core.authenticator, registry, trustedNetworks, tls, storeStats, connections, tallies,
-        health: () => health.report(),
+        health: () => check.report(),
         invitations: core.invitations,
         linkGuessed: (ip) => {
           // every guessed link counts against one key no address can spell

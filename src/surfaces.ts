@@ -42,7 +42,7 @@ export interface FrontContext {
   /** Where each front gets its connection limits from (one gate per front), read by /metrics. */
   connections: ConnectionGates;
   /** Every part that serves a login, for /healthz. */
-  health: () => Promise<HealthReport>;
+  health: () => HealthReport;
   /** Counts fronts add to and /metrics reads: upstream failures by front and reason, reloads by outcome. */
   tallies: { upstreamErrors: Tally; reloads: Tally };
   /** The store's own figures for /metrics: login records dropped, whether the disk reserve is held. */

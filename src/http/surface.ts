@@ -125,8 +125,8 @@ class HttpSurface implements Surface {
     socket.end(TOO_MANY_CONNECTIONS, () => socket.destroy());
   }
 
-  async #health(res: http.ServerResponse): Promise<void> {
-    const report = await this.#ctx.health();
+  #health(res: http.ServerResponse): void {
+    const report = this.#ctx.health();
     if (report.status === 'failing') this.#ctx.log.warn({ health: report }, 'healthz: failing');
     res.writeHead(report.status === 'failing' ? 503 : 200, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify(report) + '\n');

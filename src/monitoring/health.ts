@@ -9,8 +9,12 @@ export interface HealthReport {
   store: PartStatus;
   /** Bound addresses per surface; a surface without any is failing. */
   listeners: Record<string, { status: PartStatus; addresses: string[] }>;
-  /** Each upstream a running front hands sessions to, by TCP connect. */
-  upstreams: Record<string, { status: PartStatus; target: string; error?: string }>;
+  /**
+   * Each upstream a running front hands sessions to, by TCP connect, as of
+   * the last probe (`checked`); "unknown" until the first probe, made when
+   * /healthz is first asked (nothing connects to an upstream unasked), has answered.
+   */
+  upstreams: Record<string, { status: PartStatus | 'unknown'; target: string; error?: string; checked?: string }>;
 }
 
 export interface HealthDeps {
@@ -20,13 +24,14 @@ export interface HealthDeps {
   config: () => Config;
   /** How long a connect to an upstream may take before it counts as down. */
   probeTimeoutMs?: number;
-  /** Upstream answers are reused this long: a monitor polling /healthz every second must not become a load on Dovecot. */
+  /** Probes older than this are redone (in the background) when a report is asked for: a monitor polling every second must not become a load on Dovecot. */
   cacheMs?: number;
 }
 
 interface Probe {
   at: number;
-  result: Promise<{ status: PartStatus; error?: string }>;
+  status: PartStatus;
+  error?: string;
 }
 
 /** The fronts whose sessions go on to an upstream, and where their configuration names it. */
@@ -39,18 +44,21 @@ const UPSTREAM_OF: Readonly<Record<string, (config: Config) => { host: string; p
 /**
  * /healthz: every part that serves a login — the store (writable), each
  * surface's listeners, each upstream a front hands sessions to — with
- * "failing" (and HTTP 503) when any of them is.
+ * "failing" (and HTTP 503) when any of them is. The report is made
+ * synchronously from the last upstream probes, so the answer is written
+ * before the client can be gone (a monitor that half-closes after its
+ * request still reads it); stale probes are redone behind it.
  */
 export class HealthCheck {
   readonly #d: Required<HealthDeps>;
   readonly #probes = new Map<string, Probe>();
+  readonly #probing = new Set<string>();
 
   constructor(deps: HealthDeps) {
     this.#d = { probeTimeoutMs: 2000, cacheMs: 5000, ...deps };
   }
 
-  async report(): Promise<HealthReport> {
-    const config = this.#d.config();
+  report(): HealthReport {
     let store: PartStatus;
     try {
       store = this.#d.storeWritable() ? 'ok' : 'failing';
@@ -58,38 +66,48 @@ export class HealthCheck {
       store = 'failing';
     }
     const listeners: HealthReport['listeners'] = {};
-    const upstreams: HealthReport['upstreams'] = {};
-    const pending: Array<Promise<void>> = [];
     for (const surface of this.#d.surfaces()) {
       const addresses = surface.addresses();
       listeners[surface.name] = { status: addresses.length > 0 ? 'ok' : 'failing', addresses };
-      const upstreamOf = UPSTREAM_OF[surface.name];
-      if (!upstreamOf) continue;
-      const { host, port } = upstreamOf(config);
-      const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-      pending.push(this.#probe(target, host, port).then((result) => void (upstreams[surface.name] = { ...result, target })));
     }
-    await Promise.all(pending);
+    const upstreams: HealthReport['upstreams'] = {};
+    for (const { surface, target, host, port } of this.#targets()) {
+      const probe = this.#probes.get(target);
+      if (!probe || Date.now() - probe.at >= this.#d.cacheMs) void this.#probe(target, host, port);
+      upstreams[surface] = probe
+        ? { status: probe.status, target, ...(probe.error ? { error: probe.error } : {}), checked: new Date(probe.at).toISOString() }
+        : { status: 'unknown', target };
+    }
     const failing = store === 'failing'
       || Object.values(listeners).some((l) => l.status === 'failing')
       || Object.values(upstreams).some((u) => u.status === 'failing');
     return { status: failing ? 'failing' : 'ok', store, listeners, upstreams };
   }
 
-  #probe(target: string, host: string, port: number): Promise<{ status: PartStatus; error?: string }> {
-    const cached = this.#probes.get(target);
-    if (cached && Date.now() - cached.at < this.#d.cacheMs) return cached.result;
-    const result = new Promise<{ status: PartStatus; error?: string }>((resolve) => {
-      const socket = net.connect({ host, port });
-      const done = (outcome: { status: PartStatus; error?: string }) => {
-        socket.destroy();
-        resolve(outcome);
-      };
-      socket.setTimeout(this.#d.probeTimeoutMs, () => done({ status: 'failing', error: 'timed out' }));
-      socket.once('connect', () => done({ status: 'ok' }));
-      socket.once('error', (err: NodeJS.ErrnoException) => done({ status: 'failing', error: err.code ?? err.message }));
+  #targets(): Array<{ surface: string; target: string; host: string; port: number }> {
+    const config = this.#d.config();
+    return this.#d.surfaces().flatMap((surface) => {
+      const upstreamOf = UPSTREAM_OF[surface.name];
+      if (!upstreamOf) return [];
+      const { host, port } = upstreamOf(config);
+      return [{ surface: surface.name, target: `${host.includes(':') ? `[${host}]` : host}:${port}`, host, port }];
     });
-    this.#probes.set(target, { at: Date.now(), result });
-    return result;
+  }
+
+  #probe(target: string, host: string, port: number): Promise<void> {
+    if (this.#probing.has(target)) return Promise.resolve();
+    this.#probing.add(target);
+    return new Promise<void>((resolve) => {
+      const socket = net.connect({ host, port });
+      const done = (status: PartStatus, error?: string) => {
+        socket.destroy();
+        this.#probes.set(target, { at: Date.now(), status, ...(error ? { error } : {}) });
+        this.#probing.delete(target);
+        resolve();
+      };
+      socket.setTimeout(this.#d.probeTimeoutMs, () => done('failing', 'timed out'));
+      socket.once('connect', () => done('ok'));
+      socket.once('error', (err: NodeJS.ErrnoException) => done('failing', err.code ?? err.message));
+    });
   }
 }
