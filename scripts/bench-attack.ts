@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     const core = createCore(buildConfig({ data_dir: dir, log: { level: 'silent' } }), silentLogger);
     for (let i = 0; i < USERS; i++) {
       const user = `user${i}@attack.test`;
-      core.admin.addAddress(user, 'bench');
+      await core.admin.addAddress(user, 'bench');
       const { password } = await core.admin.addDevice(user, { name: 'phone' }, 'bench');
       users.push({ user, password, service: 'smtp', rip: `192.0.2.${i + 1}` });
       known.push(user);

@@ -35,7 +35,7 @@ function core(dir: string, cacheSize: number) {
 
 /** Adds `count` devices; all but the first get random digests (no need to pay argon2id to fill the table). */
 async function seed(c: ReturnType<typeof core>, address: string, count: number): Promise<string> {
-  c.admin.addAddress(address, 'bench');
+  await c.admin.addAddress(address, 'bench');
   const first = await c.admin.addDevice(address, { name: 'device 0' }, 'bench');
   const row = c.store.findAddress(address)!;
   const params = formatParams(hashParams(buildConfig({})));

@@ -81,7 +81,7 @@ async function main(): Promise<void> {
       silentLogger,
     );
     try {
-      daemon.admin.addAddress('hot@example.com', 'bench');
+      await daemon.admin.addAddress('hot@example.com', 'bench');
       const { password } = await daemon.admin.addDevice('hot@example.com', { name: 'phone' }, 'bench');
       // the proof is cached: every measured login is a hot one
       const warm = await daemon.authenticator.authenticate({ address: 'hot@example.com', password, protocol: 'imap', clientIp: '192.0.2.1', trusted: false });
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       const result = await importing;
       const importSeconds = (performance.now() - t0) / 1000;
       if (result.code !== 0) throw new Error(`import failed: ${result.out}`);
-      const generics = daemon.admin.listAddresses().filter((a) => a.generic).length;
+      const generics = (await daemon.admin.listAddresses()).filter((a) => a.generic).length;
       if (generics !== LINES) throw new Error(`imported ${generics}, expected ${LINES}`);
       const row = {
         quietP50: quantile(quiet, 0.5), quietP99: quantile(quiet, 0.99),

@@ -91,11 +91,11 @@ async function seed(dir: string, users: PlainRequest[], generic: Array<{ user: P
   const core = createCore(buildConfig({ data_dir: dir, hashing: HASHING, log: { level: 'silent' } }), silentLogger);
   await Promise.all(
     users.map(async (u) => {
-      core.admin.addAddress(u.user, 'bench');
+      await core.admin.addAddress(u.user, 'bench');
       await core.admin.addDevice(u.user, { name: 'bench', password: u.password }, 'bench');
     }),
   );
-  for (const g of generic) core.admin.importGeneric(g.user.user, g.hash, 'bench');
+  for (const g of generic) await core.admin.importGeneric(g.user.user, g.hash, 'bench');
   core.recorder.flush();
   core.store.close();
 }

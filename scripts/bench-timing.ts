@@ -66,19 +66,19 @@ async function main(): Promise<void> {
       'generic SHA512-CRYPT': 'sha512@timing.test',
       'generic ARGON2ID 64 MiB': 'argon2@timing.test',
     };
-    for (const address of Object.values(kinds).slice(1)) admin.addAddress(address, 'bench');
+    for (const address of Object.values(kinds).slice(1)) await admin.addAddress(address, 'bench');
     for (const name of ['phone', 'laptop', 'tablet']) await admin.addDevice(kinds['wrong']!, { name }, 'bench');
     await admin.addDevice(kinds['locked']!, { name: 'phone' }, 'bench');
-    const older = new CredentialAdmin(store, core.registry, { memoryKib: 12288, iterations: 3, parallelism: 1 });
+    const older = new CredentialAdmin(core.driver.admin, core.registry, { memoryKib: 12288, iterations: 3, parallelism: 1 });
     await older.addDevice(kinds['two param sets']!, { name: 'old phone' }, 'bench');
     await admin.addDevice(kinds['two param sets']!, { name: 'new phone' }, 'bench');
-    admin.importGeneric(kinds['generic bcrypt-10']!, `{BLF-CRYPT}${await bcrypt.hash('bcrypt password', 10)}`, 'bench');
-    admin.importGeneric(kinds['generic SHA512-CRYPT']!, fixture('SHA512-CRYPT'), 'bench');
-    admin.importGeneric(kinds['generic ARGON2ID 64 MiB']!, fixture('ARGON2ID'), 'bench');
+    await admin.importGeneric(kinds['generic bcrypt-10']!, `{BLF-CRYPT}${await bcrypt.hash('bcrypt password', 10)}`, 'bench');
+    await admin.importGeneric(kinds['generic SHA512-CRYPT']!, fixture('SHA512-CRYPT'), 'bench');
+    await admin.importGeneric(kinds['generic ARGON2ID 64 MiB']!, fixture('ARGON2ID'), 'bench');
 
     const held = core.authenticator;
     const unheld = new Authenticator({
-      store, cache: core.cache, queue: core.queue, throttle: core.throttle, recorder: core.recorder, params: hashParams(config), log: silentLogger,
+      reads: core.driver.reads, cache: core.cache, queue: core.queue, throttle: core.throttle, recorder: core.recorder, params: hashParams(config), log: silentLogger,
       budget: new FailureBudget({ maxMs: 0, kindTtlMs: 1, maxKinds: 1 }),
     });
 

@@ -19,25 +19,21 @@ import { Notifier } from './notify/notifier.js';
 import { loadTlsMaterial, TlsCredentials } from './net/tls.js';
 import { VERSION } from './paths.js';
 import { ExpiryWatcher } from './sessions/expiry-watcher.js';
-import { JournalTailer } from './sessions/journal-tailer.js';
 import { SessionRegistry } from './sessions/registry.js';
-import { backupDatabase } from './store/backup.js';
-import { schemaVersion } from './store/database.js';
-import { InvitationStore } from './store/invitations.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import type { StoreDriver } from './store/driver.js';
+import { DATABASE_FILE, openSqlite, openStore } from './store/open.js';
+import type { SqliteDriver } from './store/sqlite-driver.js';
+import type { SqliteStore } from './store/sqlite-store.js';
 import { HealthCheck } from './monitoring/health.js';
 import { Tally } from './monitoring/tally.js';
 import { planReload, type ReloadPlan } from './reload.js';
 import { SURFACES, type FrontContext, type Surface } from './surfaces.js';
 
-export const DATABASE_FILE = 'devicepass.db';
-const JOURNAL_POLL_MS = 50;
+export { DATABASE_FILE };
 const PURGE_INTERVAL_MS = 3_600_000;
 const SWEEP_INTERVAL_MS = 60_000;
 /** How often the expiry of devices holding sessions is re-read (an expiry moved earlier by another process). */
 const EXPIRY_REFRESH_MS = 60_000;
-/** WAL checkpoints run in a worker thread this often, never inside a commit on the event loop. */
-const CHECKPOINT_INTERVAL_MS = 1000;
 
 
 
@@ -45,7 +41,9 @@ const CHECKPOINT_INTERVAL_MS = 1000;
 export interface Daemon {
   readonly config: Config;
   readonly log: Logger;
-  readonly store: SqliteStore;
+  readonly driver: StoreDriver;
+  /** The SQLite store underneath, for tests and tools that work on the file; null on a shared database. */
+  readonly store: SqliteStore | null;
   readonly authenticator: Authenticator;
   readonly admin: CredentialAdmin;
   readonly invitations: InvitationService;
@@ -73,21 +71,13 @@ export interface Daemon {
 
 const DRAIN_POLL_MS = 25;
 
-/** The store takes a write lock: not read-only, not gone, not wedged (a lock held elsewhere past the busy timeout counts as failing). */
-function storeWritable(store: SqliteStore): boolean {
-  if (schemaVersion(store.database) < 1) return false;
-  store.database.exec('BEGIN IMMEDIATE');
-  store.database.exec('ROLLBACK');
-  return true;
-}
-
 /** Every file and socket the daemon uses, logged once at start so an operator sees where things went. */
-function daemonPaths(config: Config, tlsSource: string | null): Record<string, unknown> {
+function daemonPaths(config: Config, tlsSource: string | null, storeLocation: string): Record<string, unknown> {
   const unix = (list: readonly string[]) => list.filter((entry) => parseListen(entry)?.kind === 'unix');
   return {
     config: config.file,
     data_dir: config.data_dir,
-    database: path.join(config.data_dir, DATABASE_FILE),
+    store: { driver: config.store.driver, location: storeLocation },
     control: config.control.socket,
     tls: tlsSource,
     dovecot_auth: unix(config.dovecot_auth.listen),
@@ -115,20 +105,16 @@ export function hashParams(config: Config): HashParams {
   return { memoryKib: config.hashing.memory_kib, iterations: config.hashing.iterations, parallelism: config.hashing.parallelism };
 }
 
-/** Builds the credential core on the configured database: what the daemon, tests and benchmarks share. */
+/** Builds the credential core on SQLite, synchronously: what tests and benchmarks that work on the file use. */
 export function createCore(config: Config, log: Logger, databaseFile = path.join(config.data_dir, DATABASE_FILE)) {
-  const store = new SqliteStore(databaseFile, {
-    maxEvents: config.auth.event_max_rows,
-    reserveBytes: config.store.reserve_mib * 1024 * 1024,
-    onDiskFull: (outcome) =>
-      outcome === 'reserve-released'
-        ? log.error({ database: databaseFile }, 'disk full: gave back the disk reserve for an administrative write; login records are dropped until there is room again')
-        : log.error({ database: databaseFile }, 'disk full: an administrative write failed; free disk space'),
-    checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
-    onCheckpointError: (message) => log.error({ database: databaseFile, message }, 'WAL checkpoint failed'),
-  });
+  const driver = openSqlite(config, log, databaseFile);
+  return { ...createCoreOn(driver, config, log), store: driver.store };
+}
+
+/** Builds the credential core on a store driver: what the daemon, tests and benchmarks share. */
+export function createCoreOn(driver: StoreDriver, config: Config, log: Logger) {
   const registry = new SessionRegistry();
-  const expiry = new ExpiryWatcher(store, registry, log);
+  const expiry = new ExpiryWatcher(driver.admin, registry, log);
   const cache = new ProofCache({ size: config.auth.cache_size, ttlMs: config.auth.cache_ttl });
   const queue = new HashQueue({
     concurrency: hashConcurrency(config.hashing.concurrency),
@@ -139,21 +125,28 @@ export function createCore(config: Config, log: Logger, databaseFile = path.join
   // itself exempts no address, or a client-supplied one (a SASL peer's rip=) could claim the exemption
   const trustedNetworks = new NetworkSet(config.auth.trusted_networks);
   const throttle = new Throttle({ trusted: new NetworkSet([]), ...throttleOptions(config) });
-  const recorder = new LoginRecorder(store, log, { flushIntervalMs: 1000, maxBuffered: 10_000, failureWindowMs: config.auth.audit_window });
+  const recorder = new LoginRecorder(driver.audit, log, { flushIntervalMs: 1000, maxBuffered: 10_000, failureWindowMs: config.auth.audit_window });
   // login records are what a short disk gives up first
-  recorder.shedWhen(() => store.diskShort());
+  recorder.shedWhen(() => driver.audit.shedding());
   const params = hashParams(config);
   // read at each login through the holder, so a reload reaches it
   const generic = { protocols: config.auth.generic_protocols as readonly Protocol[] };
-  const authenticator = new Authenticator({ store, cache, queue, throttle, recorder, params, log, genericProtocols: () => generic.protocols });
-  const admin = new CredentialAdmin(store, registry, params);
-  const invitations = new InvitationService({ store, invitations: new InvitationStore(store.database), admin, publicUrl: config.web.public_url });
-  return { store, registry, expiry, cache, queue, throttle, recorder, authenticator, admin, trustedNetworks, invitations, generic };
+  const authenticator = new Authenticator({ reads: driver.reads, cache, queue, throttle, recorder, params, log, genericProtocols: () => generic.protocols });
+  const admin = new CredentialAdmin(driver.admin, registry, params);
+  const invitations = new InvitationService({ store: driver.admin, invitations: driver.invitations, admin, publicUrl: config.web.public_url });
+  // changes made elsewhere (another process, another node) cut the sessions held here
+  driver.feed.onEntry((entry) => {
+    if (!entry.cuts) return;
+    if (entry.deviceId === null) registry.closeAddress(entry.address, entry.reason);
+    else registry.closeDevice(entry.deviceId, entry.reason);
+  });
+  return { driver, registry, expiry, cache, queue, throttle, recorder, authenticator, admin, trustedNetworks, invitations, generic };
 }
 
 export async function startDaemon(config: Config, log: Logger = createLogger(config.log.level)): Promise<Daemon> {
-  const core = createCore(config, log);
-  const { store, registry, cache, queue, throttle, recorder, trustedNetworks } = core;
+  const driver = await openStore(config, log);
+  const core = createCoreOn(driver, config, log);
+  const { registry, cache, queue, throttle, recorder, trustedNetworks } = core;
   const startedAt = Date.now();
   if (config.hashing.concurrency > queue.concurrency) {
     log.warn({ configured: config.hashing.concurrency, used: queue.concurrency, threads: libuvPoolSize() },
@@ -171,31 +164,36 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   }) : null;
   if (notifier) core.admin.onDeviceChange((change) => notifier.deviceChanged(change));
 
-  const tailer = new JournalTailer(store, registry, log);
-  tailer.start(JOURNAL_POLL_MS);
+  try {
+    await driver.feed.start();
+  } catch (err) {
+    await driver.close();
+    throw err;
+  }
   core.expiry.start(EXPIRY_REFRESH_MS);
 
-  const purge = () => {
+  const purge = async () => {
     try {
-      const purged = store.purge(Date.now(), config.auth.tombstone_retention, config.auth.event_retention);
+      const purged = await driver.admin.purge(Date.now(), config.auth.tombstone_retention, config.auth.event_retention);
       if (purged.tombstones + purged.events > 0) log.info(purged, 'purged expired tombstones and events');
     } catch (err) {
       log.error({ err }, 'purge failed');
     }
   };
-  purge();
-  const timers = [setInterval(purge, PURGE_INTERVAL_MS), setInterval(() => throttle.sweep(), SWEEP_INTERVAL_MS)];
+  await purge();
+  const timers = [setInterval(() => void purge(), PURGE_INTERVAL_MS), setInterval(() => throttle.sweep(), SWEEP_INTERVAL_MS)];
   for (const timer of timers) timer.unref();
 
-  const status = () => ({
+  const status = async () => ({
     version: VERSION,
     pid: process.pid,
     ready,
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     config: config.file,
-    database: path.join(config.data_dir, DATABASE_FILE),
-    schemaVersion: schemaVersion(store.database),
-    addresses: store.listAddresses().length,
+    database: driver.location,
+    store: { driver: driver.name, location: driver.location, health: driver.health(), ...driver.stats() },
+    schemaVersion: await driver.schemaVersion(),
+    addresses: (await driver.admin.listAddresses()).length,
     sessions: registry.size,
     proofCache: cache.stats(),
     hashQueue: queue.stats(),
@@ -206,7 +204,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   const control = new ControlServer(
     {
       admin: core.admin, invitations: core.invitations, authenticator: core.authenticator, isTrustedNetwork: (ip) => trustedNetworks.has(ip), registry, recorder, status,
-      backup: (file) => backupDatabase(store.database, file),
+      backup: (file) => driver.backup(file),
     },
     { socketPath: config.control.socket, group: config.control.group, maxRequestBytes: config.control.max_request_bytes },
     log,
@@ -219,11 +217,11 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     if (SURFACES.length > 0) {
       tls = new TlsCredentials(await loadTlsMaterial(config, log));
       const check = new HealthCheck({
-        storeWritable: () => storeWritable(store),
+        storeWritable: () => driver.health().ok,
         surfaces: () => surfaces,
         config: () => current,
       });
-      const storeStats = () => ({ loginRecordsDropped: recorder.stats().dropped, diskReserveHeld: store.reserveHeld });
+      const storeStats = () => ({ loginRecordsDropped: recorder.stats().dropped, diskReserveHeld: (driver.stats().diskReserveHeld as boolean | null | undefined) ?? null });
       const ctx: FrontContext = {
         // fronts read the configuration when a connection or login starts, so a reload reaches what starts after it
         get config() {
@@ -248,13 +246,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   } catch (err) {
     for (const surface of surfaces.reverse()) await surface.stop();
     await control.close();
-    tailer.stop();
     core.expiry.stop();
-    store.close();
+    await driver.close();
     throw err;
   }
   ready = true;
-  log.info({ version: VERSION, pid: process.pid, paths: daemonPaths(config, tls?.material.source ?? null) }, 'devicepassd started');
+  log.info({ version: VERSION, pid: process.pid, paths: daemonPaths(config, tls?.material.source ?? null, driver.location) }, 'devicepassd started');
 
   let stopping: Promise<void> | null = null;
   const drain = async (graceMs: number) => {
@@ -270,7 +267,8 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       return current;
     },
     log,
-    store,
+    driver,
+    store: driver.name === 'sqlite' ? (driver as SqliteDriver).store : null,
     authenticator: core.authenticator,
     admin: core.admin,
     invitations: core.invitations,
@@ -303,13 +301,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       (stopping ??= (async () => {
         await drain(graceMs);
         for (const timer of timers) clearInterval(timer);
-        tailer.stop();
         core.expiry.stop();
         notifier?.stop();
         for (const surface of [...surfaces].reverse()) await surface.stop();
         await control.close();
-        recorder.flush();
-        store.close();
+        await recorder.flush();
+        await driver.close();
         log.info('devicepassd stopped');
       })()),
   };

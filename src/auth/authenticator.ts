@@ -5,7 +5,8 @@ import { computeDigest, formatParams, parseParams, SALT_BYTES, type HashParams }
 import { normalizeDevicePassword } from '../credentials/password.js';
 import { verifyLegacy } from '../credentials/schemes/registry.js';
 import type { Logger } from '../log/logger.js';
-import type { AddressRow, CredentialStore, CredentialView, LegacyCredential } from '../store/types.js';
+import { UNKNOWN, type LoginReads, type Unknown } from '../store/driver.js';
+import type { AddressRow, CredentialView, LegacyCredential } from '../store/types.js';
 import { FailureBudget } from './failure-budget.js';
 import { HashQueue, QueueFullError } from './hash-queue.js';
 import type { LoginRecorder } from './login-recorder.js';
@@ -16,7 +17,7 @@ import { TEMPORARY_REASONS, type FailReason, type LoginAttempt, type LoginFail, 
 const ALL_PROTOCOLS: readonly Protocol[] = ['imap', 'smtp', 'pop3'];
 
 export interface AuthenticatorDeps {
-  store: CredentialStore;
+  reads: LoginReads;
   cache: ProofCache;
   queue: HashQueue;
   throttle: Throttle;
@@ -50,6 +51,8 @@ interface ColdVerdict {
 
 /** Verifications in flight at most; beyond, identical attempts simply verify on their own. */
 const MAX_IN_FLIGHT = 10_000;
+/** Times a success is decided again because changes to its address kept arriving while it was read; then it is a temporary failure. */
+const MAX_REDECISIONS = 3;
 
 /**
  * Decides logins. One argon2id per cold attempt whatever the number of
@@ -123,8 +126,20 @@ export class Authenticator {
         result = fail('malformed', address, null, false);
       } else {
         const key = this.#d.cache.key(address, attempt.password);
-        // a cache hit is decided synchronously: one HMAC, one primary-key read, no hash
-        result = this.#fromCache(address, key, attempt) ?? (await this.#cold(address, key, attempt));
+        const { reads } = this.#d;
+        let mark = reads.mark();
+        const first = this.#decideOnce(address, key, attempt);
+        result = first instanceof Promise ? await first : first;
+        // a success decided on reads that may predate a change taken in meanwhile (another node's revocation)
+        // is decided again, from the store as it is now
+        for (let again = 1; result.ok && reads.changedSince(mark, address); again++) {
+          if (again > MAX_REDECISIONS) {
+            result = fail('internal', address, null, false);
+            break;
+          }
+          mark = reads.mark();
+          result = await this.#decideOnce(address, key, attempt);
+        }
       }
       if (result.ok) {
         if (!attempt.trusted) this.#d.throttle.succeeded(attempt.clientIp);
@@ -147,23 +162,57 @@ export class Authenticator {
     return new Promise((resolve) => this.#upgradesDone.add(resolve));
   }
 
-  #fromCache(address: string, key: string, attempt: LoginAttempt): LoginResult | undefined {
-    const { cache, store } = this.#d;
+  /** A cache hit is decided synchronously (one HMAC, one primary-key read, no hash) when the store can vouch for its reads. */
+  #decideOnce(address: string, key: string, attempt: LoginAttempt): LoginResult | Promise<LoginResult> {
+    const hit = this.#fromPeeks(address, key, attempt);
+    if (hit === UNKNOWN) return this.#fromReads(address, key, attempt).then((result) => result ?? this.#cold(address, key, attempt));
+    return hit ?? this.#cold(address, key, attempt);
+  }
+
+  /** The proof cache's verdict from the store's synchronous reads; UNKNOWN when one of them cannot answer without a round trip. */
+  #fromPeeks(address: string, key: string, attempt: LoginAttempt): LoginResult | undefined | Unknown {
+    const { cache, reads } = this.#d;
     const proof = cache.proof(key);
     if (proof) {
       // ids are never reused, so the row read by primary key is the credential that was proven
-      const credential = store.credentialById(proof.credentialId);
+      const credential = reads.peekCredential(proof.credentialId);
+      if (credential === UNKNOWN) return UNKNOWN;
       if (credential) {
         const verdict = this.#judge(address, credential, attempt, true);
+        if (verdict.ok) return verdict;
         // a failing verdict stands only while the address is unchanged: the password may since belong to a new device
-        if (verdict.ok || proof.generation === store.addressGeneration(credential.addressId)) return verdict;
+        const generation = reads.peekGeneration(credential.addressId);
+        if (generation === UNKNOWN) return UNKNOWN;
+        if (proof.generation === generation) return verdict;
       }
       cache.forget(key);
     }
 
     const miss = cache.miss(key);
     if (miss) {
-      const row = store.findAddress(address);
+      const row = reads.peekAddress(address);
+      if (row === UNKNOWN) return UNKNOWN;
+      if (sameAddressState(miss, row)) return fail(row ? 'wrong-password' : 'unknown-address', address, null, true);
+      cache.forget(key);
+    }
+    return undefined;
+  }
+
+  /** #fromPeeks with the store's asynchronous reads, for when those could not answer. */
+  async #fromReads(address: string, key: string, attempt: LoginAttempt): Promise<LoginResult | undefined> {
+    const { cache, reads } = this.#d;
+    const proof = cache.proof(key);
+    if (proof) {
+      const credential = await reads.credentialById(proof.credentialId);
+      if (credential) {
+        const verdict = this.#judge(address, credential, attempt, true);
+        if (verdict.ok || proof.generation === (await reads.addressGeneration(credential.addressId))) return verdict;
+      }
+      cache.forget(key);
+    }
+    const miss = cache.miss(key);
+    if (miss) {
+      const row = await reads.findAddress(address);
       if (sameAddressState(miss, row)) return fail(row ? 'wrong-password' : 'unknown-address', address, null, true);
       cache.forget(key);
     }
@@ -227,11 +276,10 @@ export class Authenticator {
    * one digest at the current parameters.
    */
   async #verify(address: string, key: string, attempt: LoginAttempt): Promise<ColdVerdict> {
-    const { store, cache, queue, throttle, budget } = this.#d;
-    const row = store.findAddress(address);
+    const { reads, cache, queue, throttle, budget } = this.#d;
+    const row = await reads.findAddress(address);
     const normalized = normalizeDevicePassword(attempt.password);
-    const paramSets = row ? store.digestParamSets(row.id) : [];
-    const legacy = row ? store.pendingLegacy(row.id) : [];
+    const [paramSets, legacy] = row ? await Promise.all([reads.digestParamSets(row.id), reads.pendingLegacy(row.id)]) : [[], []];
     if (paramSets.length === 0 && legacy.length === 0) paramSets.push(this.#paramsText);
     const kind = [...paramSets, ...legacy.map(legacyKind)].join(' ');
 
@@ -241,7 +289,7 @@ export class Authenticator {
       let credential: CredentialView | undefined;
       for (const params of paramSets) {
         const digest = await computeDigest(normalized, row?.salt ?? this.#dummySalt, parseParams(params));
-        credential = row && store.credentialByDigest(row.id, digest);
+        credential = row && (await reads.credentialByDigest(row.id, digest));
         if (credential) break;
       }
       if (!credential && row) credential = await this.#verifyLegacy(row, legacy, attempt.password, normalized);
@@ -264,11 +312,11 @@ export class Authenticator {
    * would change, which would make the digest accept variants.
    */
   async #verifyLegacy(row: AddressRow, pending: LegacyCredential[], password: string, normalized: string): Promise<CredentialView | undefined> {
-    const { store } = this.#d;
+    const { reads } = this.#d;
     const bytes = Buffer.from(password, 'utf8');
     for (const legacy of pending) {
       if (!(await verifyLegacy({ scheme: legacy.scheme, encoded: legacy.hash }, bytes))) continue;
-      const credential = store.credentialById(legacy.id);
+      const credential = await reads.credentialById(legacy.id);
       if (credential?.state === 'active' && normalized === password) this.#upgradeLater(row, legacy.id, normalized);
       return credential;
     }
@@ -281,12 +329,12 @@ export class Authenticator {
    */
   #upgradeLater(row: AddressRow, credentialId: number, normalized: string): void {
     if (this.#upgrading.has(credentialId)) return;
-    const { store, queue, log } = this.#d;
+    const { reads, queue, log } = this.#d;
     const queued = queue.whenIdle(async () => {
       try {
         const digest = await computeDigest(normalized, row.salt, this.#d.params);
-        const current = store.credentialById(credentialId);
-        if (current?.state === 'active' && !store.credentialByDigest(row.id, digest)) store.upgradeLegacy(credentialId, digest, this.#paramsText);
+        const current = await reads.credentialById(credentialId);
+        if (current?.state === 'active' && !(await reads.credentialByDigest(row.id, digest))) await reads.upgradeLegacy(credentialId, digest, this.#paramsText);
       } catch (err) {
         log.warn({ err, credentialId }, 're-storing a generic password as a digest failed; retried at its next cold login');
       } finally {

@@ -1,8 +1,8 @@
 import { isIPv6 } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import { unmapIpv4 } from '../net/networks.js';
-import { isBusy } from '../store/busy.js';
-import type { AuditEvent, CredentialStore, LastUse, UsageUpdate } from '../store/types.js';
+import type { AuditSink } from '../store/driver.js';
+import type { AuditEvent, LastUse, UsageUpdate } from '../store/types.js';
 
 export interface LoginRecorderOptions {
   flushIntervalMs: number;
@@ -64,7 +64,7 @@ const MAX_BUSY_TRIES = 60;
  * bound: login records are the first thing given up, never a login.
  */
 export class LoginRecorder {
-  readonly #store: CredentialStore;
+  readonly #sink: AuditSink;
   readonly #log: Logger;
   readonly #options: Required<LoginRecorderOptions>;
   readonly #successes = new Map<string, AuditEvent & { count: number; lastAt: number }>();
@@ -76,9 +76,11 @@ export class LoginRecorder {
   #dropped = 0;
   /** While set, login records are dropped before any write (the store says the disk is short). */
   #shed: () => boolean = () => false;
+  /** Writes not settled yet: flush() resolves once its batch and those before it are settled. */
+  #writing: Promise<void> = Promise.resolve();
 
-  constructor(store: CredentialStore, log: Logger, options: LoginRecorderOptions) {
-    this.#store = store;
+  constructor(sink: AuditSink, log: Logger, options: LoginRecorderOptions) {
+    this.#sink = sink;
     this.#log = log;
     this.#options = { maxFailureKeys: DEFAULT_MAX_FAILURE_KEYS, maxNetworks: DEFAULT_MAX_NETWORKS, ...options };
   }
@@ -139,11 +141,14 @@ export class LoginRecorder {
     this.#scheduleFlush();
   }
 
-  /** Writes what is waiting; administrative reads call this first so they see every login. */
-  flush(): void {
+  /**
+   * Writes what is waiting; administrative reads call this first so they see
+   * every login. Resolves when the batch is written (or dropped).
+   */
+  flush(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    if (this.#successes.size === 0 && this.#usage.size === 0 && this.#dirtyFailures === 0 && !this.#carried) return;
+    if (this.#successes.size === 0 && this.#usage.size === 0 && this.#dirtyFailures === 0 && !this.#carried) return this.#writing;
     const events: AuditEvent[] = [...this.#successes.values()];
     const written: Aggregate[] = [];
     for (const aggregate of this.#failures.values()) {
@@ -160,42 +165,52 @@ export class LoginRecorder {
     this.#usage.clear();
     for (const aggregate of written) aggregate.pending = 0;
     this.#dirtyFailures = 0;
-    this.#write(events, usage);
+    const previous = this.#writing;
+    const writing = this.#write(events, usage);
+    this.#writing = Promise.all([previous, writing]).then(() => {});
+    return this.#writing;
   }
 
   /** Events and last use waiting since a write found the lock held elsewhere: tried again with the next batch. */
   #carried: { events: AuditEvent[]; usage: UsageUpdate[]; tries: number } | null = null;
 
-  #write(fresh: AuditEvent[], freshUsage: UsageUpdate[]): void {
+  #write(fresh: AuditEvent[], freshUsage: UsageUpdate[]): Promise<void> {
     const carried = this.#carried;
     this.#carried = null;
-    let events = carried ? [...carried.events, ...fresh] : fresh;
-    let usage = carried ? [...carried.usage, ...freshUsage] : freshUsage;
+    const events = carried ? [...carried.events, ...fresh] : fresh;
+    const usage = carried ? [...carried.usage, ...freshUsage] : freshUsage;
     const tries = (carried?.tries ?? 0) + 1;
-    const drop = (err?: unknown) => {
-      const records = events.reduce((sum, e) => sum + (e.count ?? 1), 0) + usage.length;
+    const drop = (lost: { events: AuditEvent[]; usage: UsageUpdate[] }, err?: unknown) => {
+      const records = lost.events.reduce((sum, e) => sum + (e.count ?? 1), 0) + lost.usage.length;
       this.#dropped += records;
       if (err !== undefined) {
         const { code, message } = err as { code?: unknown; message?: unknown };
         this.#log.error({ err: { code, message }, records }, 'could not write login records; dropped');
       }
     };
-    if (this.#shed()) return drop();
-    try {
-      this.#store.appendEvents(events);
-      events = [];
-      this.#store.recordUsage(usage);
-      usage = [];
-    } catch (err) {
-      // another connection holds the write lock (a bulk import, another process): the next batch takes these along
-      if (isBusy(err) && tries < MAX_BUSY_TRIES && events.length + usage.length <= 2 * this.#options.maxBuffered) {
-        this.#carried = { events, usage, tries };
-        this.#timer ??= setTimeout(() => this.flush(), this.#options.flushIntervalMs).unref();
+    if (this.#shed()) {
+      drop({ events, usage });
+      return Promise.resolve();
+    }
+    // both writes start now (on SQLite they are done when the calls return, so a read right after flush() sees them)
+    const written = [
+      events.length > 0 ? this.#sink.appendEvents(events) : Promise.resolve(),
+      usage.length > 0 ? this.#sink.recordUsage(usage) : Promise.resolve(),
+    ];
+    return Promise.allSettled(written).then(([eventsWrite, usageWrite]) => {
+      const failed = { events: eventsWrite?.status === 'rejected' ? events : [], usage: usageWrite?.status === 'rejected' ? usage : [] };
+      const err = [eventsWrite, usageWrite].find((r): r is PromiseRejectedResult => r?.status === 'rejected')?.reason as unknown;
+      if (err === undefined) return;
+      // the store is busy elsewhere (a bulk import, another process): the next batch takes these along
+      const busy = [eventsWrite, usageWrite].every((r) => r?.status !== 'rejected' || this.#sink.isBusy(r.reason));
+      if (busy && tries < MAX_BUSY_TRIES && failed.events.length + failed.usage.length <= 2 * this.#options.maxBuffered) {
+        this.#carried = { ...failed, tries };
+        this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushIntervalMs).unref();
         return;
       }
       // losing a batch of audit rows is bad; taking logins down with it would be worse
-      drop(err);
-    }
+      drop(failed, err);
+    });
   }
 
   stats(): RecorderStats {
@@ -204,7 +219,7 @@ export class LoginRecorder {
 
   #scheduleFlush(): void {
     if (this.#successes.size + this.#usage.size + this.#dirtyFailures >= this.#options.maxBuffered) this.flush();
-    else this.#timer ??= setTimeout(() => this.flush(), this.#options.flushIntervalMs).unref();
+    else this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushIntervalMs).unref();
   }
 
   /** A new window: what the old one still holds is written, then its aggregates are forgotten. */

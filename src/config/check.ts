@@ -40,6 +40,7 @@ export function checkConfig(config: Config, now = Date.now()): ConfigCheck {
     }
   }
 
+  checkStore(config.store, errors);
   checkMasterLogin('imap', config.imap.upstream, errors);
   checkMasterLogin('pop3', config.pop3.upstream, errors);
   if (config.smtp.upstream.tls === 'none' && !isLoopbackHost(config.smtp.upstream.host) && config.smtp.upstream.xclient) {
@@ -49,6 +50,25 @@ export function checkConfig(config: Config, now = Date.now()): ConfigCheck {
     });
   }
   return { errors, warnings };
+}
+
+/** A shared store must be named, and its URL must parse (its password is never repeated in the message). */
+function checkStore(store: Config['store'], errors: ConfigFinding[]): void {
+  if (store.driver !== 'postgres') return;
+  if (store.url === '' && process.env.PGHOST === undefined && process.env.PGDATABASE === undefined) {
+    errors.push({ key: 'store.url', message: 'driver = "postgres" needs url (or the PGHOST / PGDATABASE environment variables)' });
+    return;
+  }
+  if (store.url === '') return;
+  let url: URL | null = null;
+  try {
+    url = new URL(store.url);
+  } catch {
+    // fall through
+  }
+  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
+    errors.push({ key: 'store.url', message: 'not a postgres:// URL' });
+  }
 }
 
 /** A proxying front's master login: both halves or neither, and never in plaintext across the network. */
@@ -144,6 +164,8 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 const SECRET_KEYS = new Set(['master_password', 'nginx_secret']);
+/** Values that may carry a password inside them: shown with it masked. */
+const URL_KEYS = new Set(['store.url']);
 
 /**
  * The effective configuration as it could be written back: every default
@@ -155,9 +177,22 @@ export function printableConfig(config: Config): Record<string, unknown> {
     const key = path.join('.');
     if (typeof value === 'number' && durations.has(key)) return formatDuration(value);
     if (typeof value === 'string' && value !== '' && SECRET_KEYS.has(path.at(-1) ?? '')) return '********';
+    if (typeof value === 'string' && URL_KEYS.has(key)) return maskUrlPassword(value);
     if (Array.isArray(value) || value === null || typeof value !== 'object') return value;
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, show(v, [...path, k])]));
   };
   const { file: _file, ...rest } = config;
   return show(rest, []) as Record<string, unknown>;
+}
+
+/** A URL with its password replaced (what logs and `--check-config` show of [store] url). */
+export function maskUrlPassword(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.password !== '') url.password = '********';
+    return url.toString();
+  } catch {
+    // unparsable: show nothing of it rather than a password
+    return text === '' ? '' : '(unparsable URL)';
+  }
 }

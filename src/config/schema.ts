@@ -112,6 +112,14 @@ export const configSchema = z.strictObject({
     throttle_max_addresses: z.number().int().min(100).default(100_000),
   }),
   store: section({
+    /** sqlite: one file under data_dir (one node); postgres: one database several nodes share. */
+    driver: z.enum(['sqlite', 'postgres']).default('sqlite'),
+    /** postgres://user:password@host:port/database; parts left out come from the PG* environment variables. */
+    url: z.string().default(''),
+    /** Connections this node keeps to PostgreSQL for logins and administration (LISTEN has one more of its own). */
+    pool_size: z.number().int().min(2).max(200).default(10),
+    /** How long a node's lease lasts: a node that could not renew it for this long no longer trusts its cache. */
+    lease: duration.prefault('2s'),
     /** MiB kept free beside the database for administrative writes on a full disk; 0 turns it off. */
     reserve_mib: z.number().int().min(0).max(1024).default(16),
   }),

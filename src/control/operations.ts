@@ -15,7 +15,7 @@ export interface ControlContext {
   isTrustedNetwork(ip: string): boolean;
   registry: SessionRegistry;
   recorder: LoginRecorder;
-  status: () => Record<string, unknown>;
+  status: () => Record<string, unknown> | Promise<Record<string, unknown>>;
   /** A consistent copy of the live database to an absolute path the daemon can write. */
   backup(file: string): Promise<unknown>;
 }
@@ -36,17 +36,17 @@ export const OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operat
   ['address.remove', (ctx, a, actor) => ctx.admin.removeAddress(a.address, a.yes === true, actor)],
   ['device.add', (ctx, a, actor) =>
     ctx.admin.addDevice(a.address, { name: a.name, user: a.user, scopes: a.scopes, expires: a.expires, password: a.password }, actor)],
-  ['device.list', (ctx, a) => {
-    ctx.recorder.flush(); // last use as of now, not as of the last batch
+  ['device.list', async (ctx, a) => {
+    await ctx.recorder.flush(); // last use as of now, not as of the last batch
     return ctx.admin.listDevices(a.address);
   }],
   ['device.rename', (ctx, a, actor) => ctx.admin.renameDevice(a.address, a.device, a.name, actor)],
   ['device.reset', (ctx, a, actor) => ctx.admin.resetDevice(a.address, a.device, a.password, actor)],
   ['device.revoke', (ctx, a, actor) => ctx.admin.revokeDevice(a.address, a.device, actor)],
-  ['device.revoke-all', (ctx, a, actor) => {
-    const result = ctx.admin.revokeAll(a.address, a.yes === true, a.includeGeneric === true, actor);
+  ['device.revoke-all', async (ctx, a, actor) => {
+    const result = await ctx.admin.revokeAll(a.address, a.yes === true, a.includeGeneric === true, actor);
     // a link for a new device would undo what the administrator just did
-    return { ...result, invitationsRevoked: ctx.invitations.revokeOpen(a.address, actor, 'devices-revoked') };
+    return { ...result, invitationsRevoked: await ctx.invitations.revokeOpen(a.address, actor, 'devices-revoked') };
   }],
   ['invite.create', (ctx, a, actor) =>
     ctx.invitations.create(a.address, { name: a.name, user: a.user, scopes: a.scopes, expires: a.expires, days: a.days }, actor)],
@@ -58,13 +58,13 @@ export const OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operat
     const address = a.address === undefined || a.address === null ? undefined : requireAddress(a.address);
     return ctx.registry.list(address).map((s) => ({ ...s, since: new Date(s.since).toISOString() }));
   }],
-  ['log', (ctx, a) => {
-    ctx.recorder.flush();
+  ['log', async (ctx, a) => {
+    await ctx.recorder.flush();
     const limit = a.limit === undefined ? 50 : Number(a.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LOG_LIMIT) {
       throw new DevicepassError('REQUEST_INVALID', `limit must be a whole number from 1 to ${MAX_LOG_LIMIT}`);
     }
-    return ctx.admin.events(a.address, limit).map((e) => ({
+    return (await ctx.admin.events(a.address, limit)).map((e) => ({
       ...e, at: new Date(e.at).toISOString(), lastAt: new Date(e.lastAt).toISOString(),
       deviceId: e.deviceId === null ? null : String(e.deviceId),
     }));

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { parseDuration } from '../config/duration.js';
 import { DevicepassError } from '../errors/catalogue.js';
 import type { SessionRegistry } from '../sessions/registry.js';
-import { SCOPES, type CredentialStore, type DeviceRow, type ImportOutcome, type Scope, type StoredEvent } from '../store/types.js';
+import type { AdminStore } from '../store/driver.js';
+import { SCOPES, type DeviceRow, type ImportOutcome, type Scope, type StoredEvent } from '../store/types.js';
 import { requireAddress, validText } from './address.js';
 import { computeDigest, formatParams, SALT_BYTES, type HashParams } from './digest.js';
 import { parsePasswdFileInSlices } from './passwd-file.js';
@@ -50,11 +51,12 @@ const MAX_PASSWORD_BYTES = 1024;
 const IMPORT_SLICE_MS = 5;
 
 /** Maps `items` through `each` in slices of at most IMPORT_SLICE_MS, yielding to the event loop in between. */
-async function inSlices<T, R>(items: readonly T[], each: (item: T) => R): Promise<R[]> {
+async function inSlices<T, R>(items: readonly T[], each: (item: T) => R | Promise<R>): Promise<R[]> {
   const results: R[] = [];
   let deadline = performance.now() + IMPORT_SLICE_MS;
   for (let i = 0; i < items.length; i++) {
-    results.push(each(items[i]!));
+    const result = each(items[i]!);
+    results.push(result instanceof Promise ? await result : result);
     // one item can cost 0.2 ms (an import line): the clock is read after each
     if (performance.now() > deadline) {
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -72,13 +74,13 @@ const DEFAULT_SCOPES: Scope[] = ['imap', 'smtp'];
  * journal carries the same cut to other processes.
  */
 export class CredentialAdmin {
-  readonly #store: CredentialStore;
+  readonly #store: AdminStore;
   readonly #registry: SessionRegistry;
   readonly #params: HashParams;
   readonly #now: () => number;
   readonly #listeners: Array<(change: DeviceChange) => void> = [];
 
-  constructor(store: CredentialStore, registry: SessionRegistry, params: HashParams, now: () => number = Date.now) {
+  constructor(store: AdminStore, registry: SessionRegistry, params: HashParams, now: () => number = Date.now) {
     this.#store = store;
     this.#registry = registry;
     this.#params = params;
@@ -90,32 +92,32 @@ export class CredentialAdmin {
     this.#listeners.push(listener);
   }
 
-  addAddress(input: unknown, actor: string): { address: string } {
+  async addAddress(input: unknown, actor: string): Promise<{ address: string }> {
     const address = requireAddress(input);
-    if (this.#store.findAddress(address)) throw new DevicepassError('ADDRESS_EXISTS', `${address} already exists`);
-    this.#store.addAddress(address, randomBytes(SALT_BYTES), actor);
+    if (await this.#store.findAddress(address)) throw new DevicepassError('ADDRESS_EXISTS', `${address} already exists`);
+    await this.#store.addAddress(address, randomBytes(SALT_BYTES), actor);
     return { address };
   }
 
-  listAddresses(): Array<{ address: string; devices: number; generic: boolean; created: string }> {
-    return this.#store.listAddresses().map((a) => ({ address: a.address, devices: a.devices, generic: a.generic, created: iso(a.createdAt) }));
+  async listAddresses(): Promise<Array<{ address: string; devices: number; generic: boolean; created: string }>> {
+    return (await this.#store.listAddresses()).map((a) => ({ address: a.address, devices: a.devices, generic: a.generic, created: iso(a.createdAt) }));
   }
 
-  removeAddress(input: unknown, confirmed: boolean, actor: string): { address: string; sessionsClosed: number } {
-    const { address, id } = this.#address(input);
+  async removeAddress(input: unknown, confirmed: boolean, actor: string): Promise<{ address: string; sessionsClosed: number }> {
+    const { address, id } = await this.#address(input);
     if (!confirmed) throw new DevicepassError('CONFIRMATION_REQUIRED', `removing ${address} deletes all its passwords; repeat with --yes`);
-    this.#store.removeAddress(id, actor);
+    await this.#store.removeAddress(id, actor);
     return { address, sessionsClosed: this.#registry.closeAddress(address, 'address-removed') };
   }
 
   async addDevice(input: unknown, options: NewDeviceOptions, actor: string): Promise<DeviceView & { password: string }> {
-    const { id: addressId, salt, address } = this.#address(input);
+    const { id: addressId, salt, address } = await this.#address(input);
     if (!validText(options.name)) throw new DevicepassError('NAME_INVALID');
     if (options.user !== undefined && options.user !== null && !validText(options.user)) throw new DevicepassError('USER_INVALID');
     const scopes = parseScopes(options.scopes);
     const expiresAt = this.#parseExpiry(options.expires);
     const { shown, digest } = await this.#newPassword(addressId, salt, options.password);
-    const device = this.#store.addDevice({
+    const device = await this.#store.addDevice({
       addressId, name: options.name.trim(), user: typeof options.user === 'string' ? options.user.trim() : null,
       scopes, expiresAt, digest, params: formatParams(this.#params), actor,
     });
@@ -135,55 +137,55 @@ export class CredentialAdmin {
     return { name: typeof options.name === 'string' && options.name !== '' ? options.name.trim() : null, user: typeof options.user === 'string' ? options.user.trim() : null, scopes };
   }
 
-  listDevices(input: unknown): DeviceView[] {
-    return this.#store.listDevices(this.#address(input).id).map(toView);
+  async listDevices(input: unknown): Promise<DeviceView[]> {
+    return (await this.#store.listDevices((await this.#address(input)).id)).map(toView);
   }
 
-  renameDevice(input: unknown, ref: unknown, name: unknown, actor: string): DeviceView {
-    const { id: addressId } = this.#address(input);
-    const device = this.#device(addressId, ref);
+  async renameDevice(input: unknown, ref: unknown, name: unknown, actor: string): Promise<DeviceView> {
+    const { id: addressId } = await this.#address(input);
+    const device = await this.#device(addressId, ref);
     if (device.kind === 'generic') throw new DevicepassError('GENERIC_NOT_RESETTABLE', 'the generic password keeps its name');
     if (device.state !== 'active') throw new DevicepassError('DEVICE_REVOKED');
     if (!validText(name)) throw new DevicepassError('NAME_INVALID');
-    this.#store.renameDevice(addressId, device.id, name.trim(), actor);
-    return toView(this.#store.device(addressId, device.id)!);
+    await this.#store.renameDevice(addressId, device.id, name.trim(), actor);
+    return toView((await this.#store.device(addressId, device.id))!);
   }
 
   async resetDevice(input: unknown, ref: unknown, password: unknown, actor: string): Promise<DeviceView & { password: string; sessionsClosed: number }> {
-    const { id: addressId, salt, address } = this.#address(input);
-    const device = this.#device(addressId, ref);
+    const { id: addressId, salt, address } = await this.#address(input);
+    const device = await this.#device(addressId, ref);
     if (device.kind === 'generic') throw new DevicepassError('GENERIC_NOT_RESETTABLE');
     if (device.state !== 'active') throw new DevicepassError('DEVICE_REVOKED', `device ${device.id} ("${device.name}") is revoked; add a new device instead`);
     const { shown, digest } = await this.#newPassword(addressId, salt, password);
-    this.#store.resetDevice(addressId, device.id, digest, formatParams(this.#params), actor);
+    await this.#store.resetDevice(addressId, device.id, digest, formatParams(this.#params), actor);
     const sessionsClosed = this.#registry.closeDevice(device.id, 'device-reset');
-    const view = toView(this.#store.device(addressId, device.id)!);
+    const view = toView((await this.#store.device(addressId, device.id))!);
     this.#changed('reset', address, view, actor, null);
     return { ...view, password: shown, sessionsClosed };
   }
 
-  revokeDevice(input: unknown, ref: unknown, actor: string): DeviceView & { sessionsClosed: number } {
-    const { id: addressId, address } = this.#address(input);
-    const device = this.#device(addressId, ref);
+  async revokeDevice(input: unknown, ref: unknown, actor: string): Promise<DeviceView & { sessionsClosed: number }> {
+    const { id: addressId, address } = await this.#address(input);
+    const device = await this.#device(addressId, ref);
     if (device.state !== 'active') throw new DevicepassError('DEVICE_REVOKED', `device ${viewId(device)} ("${device.name}") is already revoked`);
-    this.#store.revokeDevice(addressId, device.id, actor);
+    await this.#store.revokeDevice(addressId, device.id, actor);
     const sessionsClosed = this.#registry.closeDevice(device.id, 'device-revoked');
-    const view = toView(this.#store.device(addressId, device.id)!);
+    const view = toView((await this.#store.device(addressId, device.id))!);
     this.#changed('revoked', address, view, actor, null);
     return { ...view, sessionsClosed };
   }
 
-  revokeAll(input: unknown, confirmed: boolean, includeGeneric: boolean, actor: string): { address: string; revoked: number; sessionsClosed: number } {
-    const { address, id } = this.#address(input);
+  async revokeAll(input: unknown, confirmed: boolean, includeGeneric: boolean, actor: string): Promise<{ address: string; revoked: number; sessionsClosed: number }> {
+    const { address, id } = await this.#address(input);
     if (!confirmed) throw new DevicepassError('CONFIRMATION_REQUIRED', `this revokes every device of ${address}; repeat with --yes`);
-    const targets = this.#store.listDevices(id).filter((d) => d.state === 'active' && (includeGeneric || d.kind === 'device'));
-    const revoked = this.#store.revokeAll(id, includeGeneric, actor);
+    const targets = (await this.#store.listDevices(id)).filter((d) => d.state === 'active' && (includeGeneric || d.kind === 'device'));
+    const revoked = await this.#store.revokeAll(id, includeGeneric, actor);
     const sessionsClosed = targets.reduce((sum, d) => sum + this.#registry.closeDevice(d.id, 'device-revoked'), 0);
-    for (const d of targets) this.#changed('revoked', address, toView(this.#store.device(id, d.id)!), actor, null);
+    for (const d of targets) this.#changed('revoked', address, toView((await this.#store.device(id, d.id))!), actor, null);
     return { address, revoked, sessionsClosed };
   }
 
-  importGeneric(input: unknown, hashText: unknown, actor: string): { address: string; scheme: string; outcome: ImportOutcome } {
+  async importGeneric(input: unknown, hashText: unknown, actor: string): Promise<{ address: string; scheme: string; outcome: ImportOutcome }> {
     const address = requireAddress(input);
     if (typeof hashText !== 'string') throw new DevicepassError('HASH_INVALID');
     let hash;
@@ -193,9 +195,9 @@ export class CredentialAdmin {
       if (err instanceof LegacyHashError) throw new DevicepassError('HASH_INVALID', err.message);
       throw err;
     }
-    const outcome = this.#store.importGeneric(address, randomBytes(SALT_BYTES), hash.scheme, hash.encoded, actor);
+    const outcome = await this.#store.importGeneric(address, randomBytes(SALT_BYTES), hash.scheme, hash.encoded, actor);
     if (outcome === 'revoked') throw new DevicepassError('GENERIC_REVOKED', `the generic password of ${address} was revoked for good`);
-    if (outcome === 'replaced') this.#closeGeneric(address);
+    if (outcome === 'replaced') await this.#closeGeneric(address);
     return { address, scheme: hash.scheme, outcome };
   }
 
@@ -222,23 +224,23 @@ export class CredentialAdmin {
     const replaced: string[] = [];
     const bulk = await this.#store.beginBulkImport();
     try {
-      await inSlices(lines, (line) => {
-        const outcome = bulk.importGeneric(line.address!, randomBytes(SALT_BYTES), line.hash.scheme, line.hash.encoded, actor);
+      await inSlices(lines, async (line) => {
+        const outcome = await bulk.importGeneric(line.address!, randomBytes(SALT_BYTES), line.hash.scheme, line.hash.encoded, actor);
         if (outcome === 'revoked') counts.revoked.push(line.address!);
         else counts[outcome]++;
         if (outcome === 'replaced') replaced.push(line.address!);
       });
     } catch (err) {
-      bulk.rollback();
+      await bulk.rollback();
       throw err;
     }
     await bulk.commit();
     // committed: the clients still using a replaced generic password are cut (other processes see the journal)
-    for (const address of replaced) this.#closeGeneric(address);
+    for (const address of replaced) await this.#closeGeneric(address);
     return counts;
   }
 
-  events(input: unknown, limit: number): StoredEvent[] {
+  events(input: unknown, limit: number): Promise<StoredEvent[]> {
     const address = input === undefined || input === null ? null : requireAddress(input);
     return this.#store.events(address, limit);
   }
@@ -248,24 +250,24 @@ export class CredentialAdmin {
     for (const listener of this.#listeners) listener(change);
   }
 
-  #closeGeneric(address: string): void {
-    const row = this.#store.findAddress(address);
-    const generic = row && this.#store.genericDevice(row.id);
+  async #closeGeneric(address: string): Promise<void> {
+    const row = await this.#store.findAddress(address);
+    const generic = row && (await this.#store.genericDevice(row.id));
     if (generic) this.#registry.closeDevice(generic.id, 'generic-replaced');
   }
 
-  #address(input: unknown) {
+  async #address(input: unknown) {
     const address = requireAddress(input);
-    const row = this.#store.findAddress(address);
+    const row = await this.#store.findAddress(address);
     if (!row) throw new DevicepassError('ADDRESS_UNKNOWN', `no such address: ${address} (add it with "devicepass address add")`);
     return row;
   }
 
-  #device(addressId: number, ref: unknown): DeviceRow {
+  async #device(addressId: number, ref: unknown): Promise<DeviceRow> {
     const text = typeof ref === 'number' ? String(ref) : typeof ref === 'string' ? ref.trim() : '';
     const device = text.toLowerCase() === 'generic'
-      ? this.#store.genericDevice(addressId)
-      : /^\d{1,15}$/.test(text) ? this.#store.device(addressId, Number(text)) : undefined;
+      ? await this.#store.genericDevice(addressId)
+      : /^\d{1,15}$/.test(text) ? await this.#store.device(addressId, Number(text)) : undefined;
     if (!device) throw new DevicepassError('DEVICE_UNKNOWN', `no device ${JSON.stringify(text.slice(0, 40))} for this address`);
     return device;
   }
@@ -281,7 +283,7 @@ export class CredentialAdmin {
       shown = chosen;
     }
     const digest = await computeDigest(normalizeDevicePassword(shown), salt, this.#params);
-    const owner = this.#store.activeDigestOwner(addressId, digest);
+    const owner = await this.#store.activeDigestOwner(addressId, digest);
     if (owner !== undefined) throw new DevicepassError('PASSWORD_IN_USE', `this password is already in use by device "${owner}"`);
     return { shown, digest };
   }

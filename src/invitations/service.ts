@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { requireAddress } from '../credentials/address.js';
 import type { CredentialAdmin, DeviceView } from '../credentials/admin.js';
 import { DevicepassError } from '../errors/catalogue.js';
-import type { InvitationRow, InvitationStore } from '../store/invitations.js';
-import type { CredentialStore, Scope } from '../store/types.js';
+import type { AdminStore, InvitationRecords } from '../store/driver.js';
+import type { InvitationRow } from '../store/invitations.js';
+import type { Scope } from '../store/types.js';
 
 /** 32 random bytes: 256 bits, 43 characters of base64url in the link. */
 const TOKEN_BYTES = 32;
@@ -62,13 +63,13 @@ export function hashToken(token: string): Buffer {
  * administrator. The token lives only in the link; the store keeps its hash.
  */
 export class InvitationService {
-  readonly #store: CredentialStore;
-  readonly #invitations: InvitationStore;
+  readonly #store: Pick<AdminStore, 'findAddress'>;
+  readonly #invitations: InvitationRecords;
   readonly #admin: CredentialAdmin;
   readonly #publicUrl: string;
   readonly #now: () => number;
 
-  constructor(deps: { store: CredentialStore; invitations: InvitationStore; admin: CredentialAdmin; publicUrl: string; now?: () => number }) {
+  constructor(deps: { store: Pick<AdminStore, 'findAddress'>; invitations: InvitationRecords; admin: CredentialAdmin; publicUrl: string; now?: () => number }) {
     this.#store = deps.store;
     this.#invitations = deps.invitations;
     this.#admin = deps.admin;
@@ -76,15 +77,15 @@ export class InvitationService {
     this.#now = deps.now ?? Date.now;
   }
 
-  create(input: unknown, options: InviteOptions, actor: string): InvitationView & { url: string } {
-    const { id: addressId } = this.#address(input);
+  async create(input: unknown, options: InviteOptions, actor: string): Promise<InvitationView & { url: string }> {
+    const { id: addressId } = await this.#address(input);
     const checked = this.#admin.checkDeviceOptions({ name: options.name, user: options.user, scopes: options.scopes, expires: options.expires });
     const days = options.days === undefined || options.days === null || options.days === '' ? DEFAULT_INVITATION_DAYS : Number(options.days);
     if (!Number.isInteger(days) || days < 1 || days > MAX_INVITATION_DAYS) {
       throw new DevicepassError('REQUEST_INVALID', `--days must be a whole number from 1 to ${MAX_INVITATION_DAYS}`);
     }
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
-    const row = this.#invitations.create({
+    const row = await this.#invitations.create({
       addressId, tokenHash: hashToken(token), name: checked.name ?? '', user: checked.user, scopes: checked.scopes,
       deviceExpires: typeof options.expires === 'string' && options.expires !== '' ? options.expires : null,
       expiresAt: this.#now() + days * DAY_MS, actor,
@@ -92,32 +93,32 @@ export class InvitationService {
     return { ...this.#view(row), url: `${this.#publicUrl}/invite/${token}` };
   }
 
-  list(input: unknown): InvitationView[] {
-    return this.#invitations.list(this.#address(input).id).map((row) => this.#view(row));
+  async list(input: unknown): Promise<InvitationView[]> {
+    return (await this.#invitations.list((await this.#address(input)).id)).map((row) => this.#view(row));
   }
 
-  revoke(input: unknown, ref: unknown, actor: string): InvitationView {
-    const { id: addressId } = this.#address(input);
+  async revoke(input: unknown, ref: unknown, actor: string): Promise<InvitationView> {
+    const { id: addressId } = await this.#address(input);
     const text = typeof ref === 'number' ? String(ref) : typeof ref === 'string' ? ref.trim() : '';
-    const row = /^\d{1,15}$/.test(text) ? this.#invitations.byId(addressId, Number(text)) : undefined;
+    const row = /^\d{1,15}$/.test(text) ? await this.#invitations.byId(addressId, Number(text)) : undefined;
     if (!row) throw new DevicepassError('INVITE_UNKNOWN', `no invitation ${JSON.stringify(text.slice(0, 40))} for this address`);
     const status = this.#status(row);
-    if (status !== 'open' || !this.#invitations.revoke(addressId, row.id, actor)) {
+    if (status !== 'open' || !(await this.#invitations.revoke(addressId, row.id, actor))) {
       throw new DevicepassError('INVITE_CLOSED', `invitation ${row.id} is ${status}, not open`);
     }
-    return this.#view(this.#invitations.byId(addressId, row.id)!);
+    return this.#view((await this.#invitations.byId(addressId, row.id))!);
   }
 
   /** Voids the address's open invitations; for when all its devices are revoked. */
-  revokeOpen(input: unknown, actor: string, reason: string): number {
-    const row = this.#store.findAddress(requireAddress(input));
+  async revokeOpen(input: unknown, actor: string, reason: string): Promise<number> {
+    const row = await this.#store.findAddress(requireAddress(input));
     return row ? this.#invitations.revokeOpen(row.id, actor, reason) : 0;
   }
 
   /** What a token stands for. A token of the wrong shape is unknown without touching the store. */
-  lookup(token: string): Lookup {
+  async lookup(token: string): Promise<Lookup> {
     if (!TOKEN_SHAPE.test(token)) return { status: 'unknown' };
-    const invitation = this.#invitations.byTokenHash(hashToken(token));
+    const invitation = await this.#invitations.byTokenHash(hashToken(token));
     if (!invitation) return { status: 'unknown' };
     return { status: this.#status(invitation), invitation } as Lookup;
   }
@@ -127,10 +128,10 @@ export class InvitationService {
    * device ever comes of it; a refused name or password gives the claim back.
    */
   async redeem(token: string, input: { name: unknown; password?: unknown; ip: string }): Promise<Redemption> {
-    const found = this.lookup(token);
+    const found = await this.lookup(token);
     if (found.status !== 'open') throw new DevicepassError('INVITE_CLOSED');
     const invitation = found.invitation;
-    if (!this.#invitations.claim(invitation.id, input.ip)) throw new DevicepassError('INVITE_CLOSED');
+    if (!(await this.#invitations.claim(invitation.id, input.ip))) throw new DevicepassError('INVITE_CLOSED');
     let device: DeviceView & { password: string };
     try {
       device = await this.#admin.addDevice(invitation.address, {
@@ -138,10 +139,10 @@ export class InvitationService {
         origin: input.ip,
       }, `invite:${invitation.id}`);
     } catch (err) {
-      this.#invitations.release(invitation.id);
+      await this.#invitations.release(invitation.id);
       throw err;
     }
-    this.#invitations.completed(invitation.id, Number(device.id), device.name);
+    await this.#invitations.completed(invitation.id, Number(device.id), device.name);
     return { device, invitation };
   }
 
@@ -150,9 +151,9 @@ export class InvitationService {
     return row.state;
   }
 
-  #address(input: unknown) {
+  async #address(input: unknown) {
     const address = requireAddress(input);
-    const row = this.#store.findAddress(address);
+    const row = await this.#store.findAddress(address);
     if (!row) throw new DevicepassError('ADDRESS_UNKNOWN', `no such address: ${address} (add it with "devicepass address add")`);
     return row;
   }

@@ -116,10 +116,11 @@ export interface Revocation {
 export type ImportOutcome = 'imported' | 'replaced' | 'unchanged' | 'revoked';
 
 export interface BulkImport {
-  importGeneric(address: string, salt: Buffer, scheme: string, hash: string, actor: string): ImportOutcome;
+  /** Synchronous on SQLite (the import runs in slices on the event loop), a round trip on a shared database. */
+  importGeneric(address: string, salt: Buffer, scheme: string, hash: string, actor: string): ImportOutcome | Promise<ImportOutcome>;
   /** Resolves once the whole import is committed and on disk. */
   commit(): Promise<void>;
-  rollback(): void;
+  rollback(): void | Promise<void>;
 }
 
 export interface UsageUpdate {

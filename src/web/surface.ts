@@ -190,7 +190,7 @@ class WebSurface implements Surface {
       switch (err.code) {
         case 'INVITE_CLOSED': {
           // claimed by a parallel submission, or expired or revoked since the lookup above
-          const now = this.#ctx.invitations.lookup(token).status;
+          const now = (await this.#ctx.invitations.lookup(token)).status;
           return this.#page(res, closedPage(now === 'open' ? 'used' : now));
         }
         case 'NAME_INVALID': return retry('Give the device a name (up to 200 characters).');
@@ -242,8 +242,8 @@ class WebSurface implements Surface {
   }
 
   /** A token's status; an unknown token counts as a failed login of that client IP and waits as long. */
-  async #lookup(req: http.IncomingMessage, token: string): Promise<ReturnType<FrontContext['invitations']['lookup']>> {
-    const found = this.#ctx.invitations.lookup(token);
+  async #lookup(req: http.IncomingMessage, token: string): Promise<Awaited<ReturnType<FrontContext['invitations']['lookup']>>> {
+    const found = await this.#ctx.invitations.lookup(token);
     if (found.status === 'unknown') {
       const ip = clientIp(req);
       const delay = this.#ctx.linkGuessed(ip);

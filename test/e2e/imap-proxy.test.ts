@@ -54,7 +54,7 @@ describe.skipIf(!canRun)('IMAP through devicepass to a real Dovecot', () => {
         dovecot_auth: { listen: [] },
       }),
     );
-    daemon.admin.addAddress(ALICE, 'e2e');
+    await daemon.admin.addAddress(ALICE, 'e2e');
     for (const name of ['phone', 'laptop']) {
       const made = await daemon.admin.addDevice(ALICE, { name }, 'e2e');
       devices[name] = { id: String(made.id), password: made.password };
@@ -120,7 +120,7 @@ describe.skipIf(!canRun)('IMAP through devicepass to a real Dovecot', () => {
       expect(daemon.registry.list(ALICE).length).toBe(2);
       const closed = new Promise<number>((resolve) => phone.once('close', () => resolve(Date.now())));
       const revokedAt = Date.now();
-      const revoked = daemon.admin.revokeDevice(ALICE, devices.phone!.id, 'e2e');
+      const revoked = await daemon.admin.revokeDevice(ALICE, devices.phone!.id, 'e2e');
       expect(revoked.sessionsClosed).toBe(1);
       const closedAt = await closed;
       expect(closedAt - revokedAt).toBeLessThan(500);

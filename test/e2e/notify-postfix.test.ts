@@ -25,7 +25,7 @@ describe.skipIf(!canRun)('new-device notices delivered by a real Postfix', () =>
         notify: { enabled: true, retry_delay: '200ms' },
       }),
     );
-    daemon.admin.addAddress(ALICE, 'test');
+    await daemon.admin.addAddress(ALICE, 'test');
   });
   afterAll(async () => {
     await daemon?.stop();
@@ -34,7 +34,7 @@ describe.skipIf(!canRun)('new-device notices delivered by a real Postfix', () =>
   });
 
   it('mails the address when a device is set up through an invitation, without the password', async () => {
-    const url = daemon.invitations.create(ALICE, { name: 'iPhone' }, 'cli:root').url;
+    const url = (await daemon.invitations.create(ALICE, { name: 'iPhone' }, 'cli:root')).url;
     const { device } = await daemon.invitations.redeem(url.split('/').pop()!, { name: 'iPhone', ip: '198.51.100.7' });
     const [delivered] = await postfix.waitForMessages(1);
     expect(delivered).toContain('Subject: New device on your mail account: iPhone');

@@ -45,7 +45,7 @@ describe.skipIf(!canRun)('POP3 through devicepass to a real Dovecot', () => {
         dovecot_auth: { listen: [] },
       }),
     );
-    daemon.admin.addAddress(ALICE, 'e2e');
+    await daemon.admin.addAddress(ALICE, 'e2e');
     for (const name of ['phone', 'laptop']) {
       const made = await daemon.admin.addDevice(ALICE, { name, scopes: ['imap', 'pop3'] }, 'e2e');
       devices[name] = { id: String(made.id), password: made.password };
@@ -90,7 +90,7 @@ describe.skipIf(!canRun)('POP3 through devicepass to a real Dovecot', () => {
     expect(await laptop.STAT()).toMatch(/^1 \d+$/);
     expect(daemon.registry.list(ALICE).map((s) => `${s.protocol}:${s.deviceName}`).sort()).toEqual(['pop3:laptop', 'pop3:phone']);
 
-    const revoked = daemon.admin.revokeDevice(ALICE, devices.phone!.id, 'e2e');
+    const revoked = await daemon.admin.revokeDevice(ALICE, devices.phone!.id, 'e2e');
     expect(revoked.sessionsClosed).toBe(1);
     expect(await phone.next(/^-ERR/)).toBe('-ERR [SYS/PERM] Session revoked by administrator');
     await phone.waitClosed(2000);

@@ -20,7 +20,7 @@ describe.skipIf(!serversReady(dovecotAvailable(), 'Dovecot'))('Dovecot checkpass
     daemon = await startDaemon(
       testConfig(tmp.dir, { imap: { listen: [], listen_tls: [] }, smtp: { listen: [], listen_tls: [] }, http: { listen: [] }, dovecot_auth: { listen: ['auth.sock'], mode: '0666' } }),
     );
-    daemon.admin.addAddress(ALICE, 'test');
+    await daemon.admin.addAddress(ALICE, 'test');
     dovecot = await startDovecot({ auth: { kind: 'checkpassword', devicepassSocket: path.join(tmp.dir, 'auth.sock'), programRoot: ROOT } });
   });
   afterAll(async () => {
@@ -51,11 +51,11 @@ describe.skipIf(!serversReady(dovecotAvailable(), 'Dovecot'))('Dovecot checkpass
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${dovecot.log().slice(-3000)}`);
     }
-    daemon.admin.revokeDevice(ALICE, device.id, 'test');
+    await daemon.admin.revokeDevice(ALICE, device.id, 'test');
     await expect(login(device.password)).rejects.toThrow();
     // the other device keeps working
     expect(await login(other.password)).toBe('INBOX');
-    const events = daemon.admin.events(ALICE, 10).map((e) => JSON.stringify(e));
+    const events = (await daemon.admin.events(ALICE, 10)).map((e) => JSON.stringify(e));
     expect(events.join('\n')).toContain('revoked');
   });
 

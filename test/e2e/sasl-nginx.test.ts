@@ -29,7 +29,7 @@ describe.skipIf(!serversReady(nginxAvailable() && dovecotAvailable(), 'nginx wit
         http: { listen: ['127.0.0.1:0'], nginx_secret: SECRET },
       }),
     );
-    daemon.admin.addAddress(ALICE, 'test');
+    await daemon.admin.addAddress(ALICE, 'test');
     const http = daemon.surfaces.find((s) => s.name === 'http')!.addresses()[0]!;
     nginx = await startNginxMail({ authUrl: `${http}/auth/nginx`, secret: SECRET });
   });
@@ -65,7 +65,7 @@ describe.skipIf(!serversReady(nginxAvailable() && dovecotAvailable(), 'nginx wit
       throw new Error(`${(err as Error).message}\nnginx:\n${nginx.log().slice(-2000)}\ndovecot:\n${dovecot.log().slice(-2000)}`);
     }
     expect(dovecot.log()).toMatch(/Login: user=<alice@example\.com>/);
-    daemon.admin.revokeDevice(ALICE, device.id, 'test');
+    await daemon.admin.revokeDevice(ALICE, device.id, 'test');
     await expect(login(device.password)).rejects.toThrow();
   });
 

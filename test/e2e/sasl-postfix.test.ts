@@ -32,7 +32,7 @@ describe.skipIf(!serversReady(postfixAvailable(), 'Postfix'))('Postfix SASL → 
     daemon = await startDaemon(
       testConfig(tmp.dir, { imap: { listen: [], listen_tls: [] }, smtp: { listen: [], listen_tls: [] }, http: { listen: [] }, dovecot_auth: { listen: ['auth.sock'], mode: '0666' } }),
     );
-    daemon.admin.addAddress(ALICE, 'test');
+    await daemon.admin.addAddress(ALICE, 'test');
     postfix = await startSaslPostfix(path.join(tmp.dir, 'auth.sock'));
   });
   afterAll(async () => {
@@ -49,7 +49,7 @@ describe.skipIf(!serversReady(postfixAvailable(), 'Postfix'))('Postfix SASL → 
     expect(first.out).toContain('235 2.7.0 Authentication successful');
     expect((await swaks(postfix.port, 'LOGIN', ALICE, device.password)).code).toBe(0);
 
-    daemon.admin.revokeDevice(ALICE, device.id, 'test');
+    await daemon.admin.revokeDevice(ALICE, device.id, 'test');
     const refused = await swaks(postfix.port, 'PLAIN', ALICE, device.password);
     expect(refused.code).not.toBe(0);
     expect(refused.out).toMatch(/535 5\.7\.8/);

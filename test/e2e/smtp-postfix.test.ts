@@ -36,7 +36,7 @@ describe.skipIf(!canRun)('SMTP submission relayed to a real Postfix', () => {
     const [plain, secure] = daemon.surfaces.find((s) => s.name === 'smtp')!.addresses();
     port = Number(plain!.split(':').pop());
     tlsPort = Number(secure!.split(':').pop());
-    daemon.admin.addAddress(ALICE, 'test');
+    await daemon.admin.addAddress(ALICE, 'test');
     for (const name of ['laptop', 'printer']) {
       const device = await daemon.admin.addDevice(ALICE, { name, scopes: 'smtp' }, 'test');
       devices[name] = { id: device.id, password: device.password };
@@ -87,7 +87,7 @@ describe.skipIf(!canRun)('SMTP submission relayed to a real Postfix', () => {
     await talk.cmd('EHLO printer');
     expect(await talk.cmd(`AUTH PLAIN ${b64(`\0${ALICE}\0${devices.printer!.password}`)}`)).toMatch(/^235/);
     const before = postfix.messages().length;
-    daemon.admin.revokeDevice(ALICE, devices.printer!.id, 'test');
+    await daemon.admin.revokeDevice(ALICE, devices.printer!.id, 'test');
     expect(await talk.read()).toBe('421 4.7.0 Session revoked by administrator');
     await talk.closed;
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port: tlsPort, secure: true, auth: { user: ALICE, pass: devices.printer!.password }, tls: { rejectUnauthorized: false } });

@@ -61,7 +61,7 @@ export async function startImapEnv(options: ImapEnvOptions = {}): Promise<ImapEn
     ...(options.log ? [options.log] : []),
   );
   const address = options.address ?? 'alice@example.com';
-  daemon.admin.addAddress(address, 'test');
+  await daemon.admin.addAddress(address, 'test');
   const devices: ImapEnv['devices'] = {};
   for (const [name, password] of Object.entries(options.devices ?? { phone: undefined, laptop: undefined })) {
     const made = await daemon.admin.addDevice(address, { name, ...(password === undefined ? {} : { password }) }, 'test');

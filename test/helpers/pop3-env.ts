@@ -50,7 +50,7 @@ export async function startPop3Env(options: Pop3EnvOptions = {}): Promise<Pop3En
     ...(options.log ? [options.log] : []),
   );
   const address = options.address ?? 'alice@example.com';
-  daemon.admin.addAddress(address, 'test');
+  await daemon.admin.addAddress(address, 'test');
   const devices: Pop3Env['devices'] = {};
   for (const [name, spec] of Object.entries(options.devices ?? { phone: {}, laptop: {} })) {
     const made = await daemon.admin.addDevice(address, { name, scopes: ['imap', 'smtp', 'pop3'], ...spec }, 'test');

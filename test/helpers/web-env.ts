@@ -26,7 +26,7 @@ export interface WebEnv {
   logs: string[];
   request(method: string, path: string, options?: { headers?: Record<string, string>; body?: string }): Promise<WebResponse>;
   /** A new invitation's token. */
-  invite(options?: Record<string, unknown>): string;
+  invite(options?: Record<string, unknown>): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -39,7 +39,7 @@ export async function startWebEnv(overrides: Record<string, unknown> = {}): Prom
     testConfig(dir, deepMerge({ web: { listen: [`127.0.0.1:${port}`], public_url: base }, dovecot_auth: { listen: [] } }, overrides)),
     createLogger('debug', { write: (line: string) => void logs.push(line) }),
   );
-  daemon.admin.addAddress(ALICE, 'test');
+  await daemon.admin.addAddress(ALICE, 'test');
   const request: WebEnv['request'] = (method, path, options = {}) =>
     new Promise((resolve, reject) => {
       const req = https.request(`${base}${path}`, { method, headers: options.headers, rejectUnauthorized: false }, (res) => {
@@ -55,8 +55,8 @@ export async function startWebEnv(overrides: Record<string, unknown> = {}): Prom
     });
   return {
     daemon, dir, base, port, logs, request,
-    invite: (options = {}) => {
-      const url = daemon.invitations.create(ALICE, options, 'test').url;
+    invite: async (options = {}) => {
+      const url = (await daemon.invitations.create(ALICE, options, 'test')).url;
       return url.slice(url.lastIndexOf('/') + 1);
     },
     stop: async () => {

@@ -87,7 +87,7 @@ describe.skipIf(!present)('self-service setup in a browser', () => {
     page.on('console', (message) => {
       if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) policyErrors.push(message.text());
     });
-    const link = env.daemon.invitations.create(ALICE, { name: 'iPhone' }, 'test').url;
+    const link = (await env.daemon.invitations.create(ALICE, { name: 'iPhone' }, 'test')).url;
 
     const opened = await page.goto(link);
     expect(opened!.status()).toBe(200);

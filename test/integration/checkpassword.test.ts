@@ -49,7 +49,7 @@ describe('devicepass-checkpassword', () => {
       testConfig(dir, { imap: { listen: [], listen_tls: [] }, smtp: { listen: [], listen_tls: [] }, http: { listen: [] }, dovecot_auth: { listen: ['auth.sock'], mode: '0666' } }),
     );
     socket = path.join(dir, 'auth.sock');
-    daemon.admin.addAddress(ALICE, 'test');
+    await daemon.admin.addAddress(ALICE, 'test');
     password = (await daemon.admin.addDevice(ALICE, { name: 'laptop', scopes: 'imap' }, 'test')).password;
   });
   afterAll(async () => {
@@ -90,7 +90,7 @@ describe('devicepass-checkpassword', () => {
   it('exits 1 at once after the device is revoked', async () => {
     const device = await daemon.admin.addDevice(ALICE, { name: 'tablet', scopes: 'imap' }, 'test');
     expect((await checkpassword(['--socket', socket], `${ALICE}\0${device.password}\0`)).code).toBe(0);
-    daemon.admin.revokeDevice(ALICE, device.id, 'test');
+    await daemon.admin.revokeDevice(ALICE, device.id, 'test');
     expect((await checkpassword(['--socket', socket], `${ALICE}\0${device.password}\0`)).code).toBe(1);
   });
 

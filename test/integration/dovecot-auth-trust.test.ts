@@ -34,7 +34,7 @@ async function start(dovecotAuth: Record<string, unknown>): Promise<Env> {
       dovecot_auth: dovecotAuth,
     }),
   );
-  daemon.admin.addAddress(ALICE, 'test');
+  await daemon.admin.addAddress(ALICE, 'test');
   const { password } = await daemon.admin.addDevice(ALICE, { name: 'mailer', scopes: 'smtp' }, 'test');
   // what the front hands the Authenticator, seen on the way through
   const attempts: LoginAttempt[] = [];

@@ -61,7 +61,7 @@ describe('Dovecot SASL service', () => {
     );
     const surface = daemon.surfaces.find((s) => s.name === 'dovecot_auth')!;
     [unixPath, tcp] = surface.addresses() as [string, string];
-    daemon.admin.addAddress(ALICE, 'test');
+    await daemon.admin.addAddress(ALICE, 'test');
     password = (await daemon.admin.addDevice(ALICE, { name: 'mailer', scopes: 'smtp' }, 'test')).password;
   });
   afterAll(async () => {
@@ -163,13 +163,13 @@ describe('Dovecot SASL service', () => {
     // an address and a client network of its own: the wrong guesses of the tests above have locked ALICE
     // out of fresh attempts and spent 127.0.0.1's hash budget (a revocation makes the next attempt a fresh one)
     const BOB = 'bob@example.com';
-    daemon.admin.addAddress(BOB, 'test');
+    await daemon.admin.addAddress(BOB, 'test');
     const device = await daemon.admin.addDevice(BOB, { name: 'short-lived', scopes: 'smtp' }, 'test');
     const client = await SaslClient.connect(unixPath);
     const attempt = () => client.plain({ user: BOB, password: device.password, service: 'smtp', rip: '198.51.100.77' });
     expect((await attempt()).ok).toBe(true);
     expect((await attempt()).ok).toBe(true); // now from the proof cache
-    daemon.admin.revokeDevice(BOB, device.id, 'test');
+    await daemon.admin.revokeDevice(BOB, device.id, 'test');
     expect(await attempt()).toMatchObject({ ok: false, temporary: false });
     client.close();
   });
@@ -186,7 +186,7 @@ describe('Dovecot SASL service logs', () => {
     );
     try {
       const socket = path.join(tmp.dir, 'auth.sock');
-      daemon.admin.addAddress(ALICE, 'test');
+      await daemon.admin.addAddress(ALICE, 'test');
       const { password } = await daemon.admin.addDevice(ALICE, { name: 'x' }, 'test');
       const secret = 'SECRETPASSWORD';
       const client = await SaslClient.connect(socket);

@@ -49,14 +49,14 @@ describe('/healthz names each part that serves a login', () => {
   });
 
   it('counts the sessions it cuts and the reloads on /metrics', async () => {
-    daemon.admin.addAddress('alice@example.com', 'test');
+    await daemon.admin.addAddress('alice@example.com', 'test');
     const device = await daemon.admin.addDevice('alice@example.com', { name: 'phone' }, 'test');
     let closed = '';
     daemon.registry.register(
       { address: 'alice@example.com', deviceId: Number(device.id), deviceName: 'phone', protocol: 'imap', clientIp: '192.0.2.1', clientName: null, since: Date.now() },
       (reason) => (closed = reason),
     );
-    daemon.admin.revokeDevice('alice@example.com', device.id, 'test');
+    await daemon.admin.revokeDevice('alice@example.com', device.id, 'test');
     expect(closed).toBe('device-revoked');
     await daemon.reload(daemon.config);
     daemon.reloadRefused();

@@ -35,7 +35,7 @@ describe('HTTP surface', () => {
       }),
     );
     base = daemon.surfaces.find((s) => s.name === 'http')!.addresses()[0]!;
-    daemon.admin.addAddress(ALICE, 'test');
+    await daemon.admin.addAddress(ALICE, 'test');
     password = (await daemon.admin.addDevice(ALICE, { name: 'phone' }, 'test')).password;
   });
   afterAll(async () => {
@@ -83,7 +83,7 @@ describe('HTTP surface', () => {
   it('refuses a revoked device on the next attempt', async () => {
     const device = await daemon.admin.addDevice(ALICE, { name: 'laptop', scopes: 'smtp' }, 'test');
     expect((await nginx(ALICE, device.password, { 'Auth-Protocol': 'smtp' })).headers['auth-status']).toBe('OK');
-    daemon.admin.revokeDevice(ALICE, device.id, 'test');
+    await daemon.admin.revokeDevice(ALICE, device.id, 'test');
     expect((await nginx(ALICE, device.password, { 'Auth-Protocol': 'smtp' })).headers['auth-status']).toBe('Invalid login or password');
   });
 

@@ -41,7 +41,7 @@ describe('IMAP front: expiry ends live sessions', () => {
   it('a device revoked before its expiry leaves no timer behind', async () => {
     const temp = await addExpiring('temp', '1h');
     const session = await rawLogin(env, temp.password);
-    env.daemon.admin.revokeDevice(ADDRESS, temp.id, 'test');
+    await env.daemon.admin.revokeDevice(ADDRESS, temp.id, 'test');
     await session.next(/^\* BYE/);
     await session.waitClosed(1000);
     expect(env.daemon.registry.list(ADDRESS).map((s) => s.deviceName)).not.toContain('temp');

@@ -86,7 +86,7 @@ describe('IMAP front: logins through to the upstream', () => {
     const upstreamPhone = env.upstream.loggedIn(ADDRESS).slice(-4, -1);
     expect(upstreamPhone).toHaveLength(3);
     const started = performance.now();
-    const revoked = env.daemon.admin.revokeDevice(ADDRESS, env.devices.phone!.id, 'test');
+    const revoked = await env.daemon.admin.revokeDevice(ADDRESS, env.devices.phone!.id, 'test');
     expect(revoked.sessionsClosed).toBe(3);
     const byes = await Promise.all([idle, busy].map(async (c) => {
       const line = await c.next(/^\* BYE/);

@@ -110,7 +110,7 @@ describe('stop: messages in flight finish, then sessions end', () => {
       smtp: { listen: ['127.0.0.1:0'], listen_tls: [], upstream: { host: '127.0.0.1', port: mtaPort, xclient: true } },
       dovecot_auth: { listen: [] },
     }));
-    daemon.admin.addAddress(ADDRESS, 'test');
+    await daemon.admin.addAddress(ADDRESS, 'test');
     const device = await daemon.admin.addDevice(ADDRESS, { name: 'phone', scopes: 'smtp' }, 'test');
     const smtp = daemon.surfaces.find((s) => s.name === 'smtp')!;
     const port = Number(smtp.addresses()[0]!.split(':').pop());

@@ -51,7 +51,7 @@ describe('Dovecot SASL and HTTP: connection limits', () => {
     );
     [unix, tcp] = daemon.surfaces.find((s) => s.name === 'dovecot_auth')!.addresses() as [string, string];
     httpPort = Number(daemon.surfaces.find((s) => s.name === 'http')!.addresses()[0]!.split(':').pop());
-    daemon.admin.addAddress(ALICE, 'test');
+    await daemon.admin.addAddress(ALICE, 'test');
     password = (await daemon.admin.addDevice(ALICE, { name: 'mailer', scopes: 'smtp' }, 'test')).password;
   });
   afterAll(async () => {

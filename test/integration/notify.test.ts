@@ -36,7 +36,7 @@ describe('new-device notices', () => {
       }),
       createLogger('debug', { write: (line: string) => void logs.push(line) }),
     );
-    daemon.admin.addAddress(ALICE, 'test');
+    await daemon.admin.addAddress(ALICE, 'test');
   });
   afterAll(async () => {
     await daemon.stop();
@@ -64,10 +64,10 @@ describe('new-device notices', () => {
   });
 
   it('names the network an invitation was used from, and mails resets and revocations too', async () => {
-    const url = daemon.invitations.create(ALICE, {}, 'cli:root').url;
+    const url = (await daemon.invitations.create(ALICE, {}, 'cli:root')).url;
     const { device } = await daemon.invitations.redeem(url.split('/').pop()!, { name: 'Tablet', ip: '192.0.2.9' });
     await daemon.admin.resetDevice(ALICE, device.id, undefined, 'cli:root');
-    daemon.admin.revokeDevice(ALICE, device.id, 'cli:root');
+    await daemon.admin.revokeDevice(ALICE, device.id, 'cli:root');
     await until(() => mta.received.length === 4, 'three more notices');
     // quoted-printable soft line breaks undone, should a long device name need them
     const [added, reset, revoked] = mta.received.slice(1).map((m) => m.data.replace(/=\r?\n/g, ''));

@@ -203,7 +203,7 @@ describe('POP3 front, trusted loopback', () => {
 
     // node-pop3 reports an unsolicited -ERR as an 'error' event
     const phoneTold = new Promise<string>((resolve) => phone1.once('error', (err: Error) => resolve(err.message)));
-    const revoked = env.daemon.admin.revokeDevice(ADDRESS, env.devices.phone!.id, 'test');
+    const revoked = await env.daemon.admin.revokeDevice(ADDRESS, env.devices.phone!.id, 'test');
     expect(revoked.sessionsClosed).toBe(2);
     expect(await phone2.next(/^-ERR/)).toBe('-ERR [SYS/PERM] Session revoked by administrator');
     await phone2.waitClosed(1000);

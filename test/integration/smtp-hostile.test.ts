@@ -40,7 +40,7 @@ describe('SMTP front under hostile input', () => {
     const [plain, secure] = daemon.surfaces.find((s) => s.name === 'smtp')!.addresses();
     port = Number(plain!.split(':').pop());
     tlsPort = Number(secure!.split(':').pop());
-    daemon.admin.addAddress(ALICE, 'test');
+    await daemon.admin.addAddress(ALICE, 'test');
     password = (await daemon.admin.addDevice(ALICE, { name: 'phone', scopes: 'smtp' }, 'test')).password;
   });
   afterAll(async () => {

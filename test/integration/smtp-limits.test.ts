@@ -48,7 +48,7 @@ describe('SMTP submission: connection limits', () => {
       }),
     );
     port = Number(daemon.surfaces.find((s) => s.name === 'smtp')!.addresses()[0]!.split(':').pop());
-    daemon.admin.addAddress(ALICE, 'test');
+    await daemon.admin.addAddress(ALICE, 'test');
     password = (await daemon.admin.addDevice(ALICE, { name: 'phone', scopes: 'smtp' }, 'test')).password;
   });
   afterEach(async () => {

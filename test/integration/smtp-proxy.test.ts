@@ -33,7 +33,7 @@ describe('SMTP behind a PROXY protocol load balancer', () => {
       }),
     );
     port = Number(daemon.surfaces.find((s) => s.name === 'smtp')!.addresses()[0]!.split(':').pop());
-    daemon.admin.addAddress(ALICE, 'test');
+    await daemon.admin.addAddress(ALICE, 'test');
     password = (await daemon.admin.addDevice(ALICE, { name: 'phone', scopes: 'smtp' }, 'test')).password;
   });
   afterAll(async () => {

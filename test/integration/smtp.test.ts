@@ -57,7 +57,7 @@ describe('SMTP submission front', () => {
       }),
     );
     p = ports(daemon);
-    for (const address of [ALICE, BOB]) daemon.admin.addAddress(address, 'test');
+    for (const address of [ALICE, BOB]) await daemon.admin.addAddress(address, 'test');
     for (const [key, address, scopes] of [
       ['phone', ALICE, 'smtp'],
       ['laptop', ALICE, 'smtp'],
@@ -228,7 +228,7 @@ describe('SMTP submission front', () => {
     // in the middle of a transaction
     expect(await revoked.cmd(`MAIL FROM:<${ALICE}>`)).toMatch(/^250/);
     const started = performance.now();
-    const result = daemon.admin.revokeDevice(ALICE, deviceIds.laptop, 'test');
+    const result = await daemon.admin.revokeDevice(ALICE, deviceIds.laptop, 'test');
     expect(result.sessionsClosed).toBe(1);
     expect(await revoked.read()).toBe('421 4.7.0 Session revoked by administrator');
     await revoked.closed;
@@ -291,7 +291,7 @@ describe('SMTP submission when the upstream is down, and from untrusted networks
       smtpOnly(tmp.dir, { upstream: { host: '127.0.0.1', port: await deadPort() } }, { auth: { trusted_networks: ['192.0.2.0/24'] } }),
     );
     p = ports(daemon);
-    daemon.admin.addAddress(ALICE, 'test');
+    await daemon.admin.addAddress(ALICE, 'test');
     password = (await daemon.admin.addDevice(ALICE, { name: 'phone', scopes: 'smtp' }, 'test')).password;
   });
   afterAll(async () => {

@@ -60,7 +60,7 @@ describe('a throttled login on every front', () => {
         http: { listen: ['127.0.0.1:0'], nginx_secret: SECRET },
       }),
     );
-    daemon.admin.addAddress(ALICE, 'test');
+    await daemon.admin.addAddress(ALICE, 'test');
     password = (await daemon.admin.addDevice(ALICE, { name: 'phone' }, 'test')).password;
     // 127.0.0.1 spends its one token on a wrong password
     const spent = await daemon.authenticator.authenticate({ address: ALICE, password: 'a wrong guess', protocol: 'imap', clientIp: '127.0.0.1', trusted: false });

@@ -40,7 +40,7 @@ describe('Apple configuration profiles', () => {
   });
 
   it('offers a one-time download with a QR code; the profile carries IMAP and SMTP with the one password', async () => {
-    const { page, link, password } = await setUpApple(env, env.invite({ name: 'iPhone', expires: '90d' }));
+    const { page, link, password } = await setUpApple(env, await env.invite({ name: 'iPhone', expires: '90d' }));
     expect(link.startsWith(`${env.base}/profile/`)).toBe(true);
     expect(page).toMatch(/<svg role="img" aria-label="QR code that opens the profile download"[^>]*viewBox/);
     expect(page).toContain('the same password goes in both');
@@ -51,7 +51,7 @@ describe('Apple configuration profiles', () => {
     expect(download.headers['cache-control']).toBe('no-store');
     const profile = parsePlist(download.body);
     expect(profile).toMatchObject({ PayloadType: 'Configuration', PayloadVersion: 1, PayloadIdentifier: expect.stringMatching(/^1\.0\.0\.127\.devicepass\.device\.\d+$/) });
-    const device = env.daemon.admin.listDevices(ALICE).find((d) => d.name === 'iPhone')!;
+    const device = (await env.daemon.admin.listDevices(ALICE)).find((d) => d.name === 'iPhone')!;
     expect(profile.PayloadIdentifier).toBe(`1.0.0.127.devicepass.device.${device.id}`);
     expect(Date.parse(profile.RemovalDate as string)).toBe(Math.floor(Date.parse(device.expires!) / 1000) * 1000);
     const [mail] = profile.PayloadContent as Array<Record<string, unknown>>;
@@ -76,7 +76,7 @@ describe('Apple configuration profiles', () => {
   });
 
   it('uses POP3 for a device without imap, and leaves RemovalDate out when the device does not expire', async () => {
-    const { link } = await setUpApple(env, env.invite({ scopes: 'pop3,smtp' }), 'Old iPad');
+    const { link } = await setUpApple(env, await env.invite({ scopes: 'pop3,smtp' }), 'Old iPad');
     const profile = parsePlist((await env.request('GET', new URL(link).pathname)).body);
     expect(profile.RemovalDate).toBeUndefined();
     const [mail] = profile.PayloadContent as Array<Record<string, unknown>>;
@@ -84,7 +84,7 @@ describe('Apple configuration profiles', () => {
   });
 
   it('offers no profile to a device that cannot send', async () => {
-    const token = env.invite({ scopes: 'imap' });
+    const token = await env.invite({ scopes: 'imap' });
     const secrets = formSecrets(await env.request('GET', `/invite/${token}`));
     const done = await env.request('POST', `/invite/${token}`, {
       headers: { ...FORM, Cookie: secrets.cookie },
@@ -116,7 +116,7 @@ describe('signed Apple configuration profiles', () => {
   });
 
   it('signs the profile as CMS SignedData that openssl verifies against the signing certificate', async () => {
-    const { link, password } = await setUpApple(env, env.invite());
+    const { link, password } = await setUpApple(env, await env.invite());
     const download = await env.request('GET', new URL(link).pathname);
     expect(download.status).toBe(200);
     const signed = path.join(env.dir, 'signed.mobileconfig');

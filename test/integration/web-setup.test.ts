@@ -34,7 +34,7 @@ describe('the setup page', () => {
     });
 
   it('shows a form prefilled from the invitation, with strict headers and a CSRF cookie', async () => {
-    const token = env.invite({ name: 'Work iPhone' });
+    const token = await env.invite({ name: 'Work iPhone' });
     const page = await open(token);
     expect(page.headers['content-security-policy']).toContain("default-src 'none'");
     expect(page.headers['content-security-policy']).not.toContain('script-src');
@@ -51,18 +51,18 @@ describe('the setup page', () => {
   });
 
   it('refuses a form without the CSRF cookie or from another origin, and creates nothing', async () => {
-    const token = env.invite();
+    const token = await env.invite();
     const secrets = formSecrets(await open(token));
     expect((await submit(token, { name: 'x' }, { ...secrets, cookie: '' })).status).toBe(403);
     expect((await submit(token, { name: 'x' }, { ...secrets, csrf: 'A'.repeat(32) })).status).toBe(403);
     expect((await submit(token, { name: 'x' }, secrets, { Origin: 'https://evil.example' })).status).toBe(403);
     expect((await submit(token, { name: 'x' }, secrets, { 'Sec-Fetch-Site': 'cross-site' })).status).toBe(403);
-    expect(env.daemon.admin.listDevices(ALICE).filter((d) => d.name === 'x')).toEqual([]);
-    expect(env.daemon.invitations.lookup(token).status).toBe('open');
+    expect((await env.daemon.admin.listDevices(ALICE)).filter((d) => d.name === 'x')).toEqual([]);
+    expect((await env.daemon.invitations.lookup(token)).status).toBe('open');
   });
 
   it('creates the device once, shows its password with the settings, and the password logs in', async () => {
-    const token = env.invite({ name: 'Laptop', scopes: 'imap,smtp' });
+    const token = await env.invite({ name: 'Laptop', scopes: 'imap,smtp' });
     const secrets = formSecrets(await open(token));
     const done = await submit(token, { name: 'Laptop', client: 'thunderbird', password_mode: 'generate' }, secrets, { Origin: env.base });
     expect(done.status).toBe(200);
@@ -82,13 +82,13 @@ describe('the setup page', () => {
     expect(again.text).toContain('already used');
     const resubmit = await submit(token, { name: 'Laptop 2' }, secrets);
     expect(resubmit.status).toBe(410);
-    expect(env.daemon.admin.listDevices(ALICE).filter((d) => d.name.startsWith('Laptop'))).toHaveLength(1);
+    expect((await env.daemon.admin.listDevices(ALICE)).filter((d) => d.name.startsWith('Laptop'))).toHaveLength(1);
     expect(env.logs.join('\n')).not.toContain(token);
     expect(env.logs.join('\n')).not.toContain(password);
   });
 
   it('takes a chosen password of 16 characters or more, and keeps the link open after a refusal', async () => {
-    const token = env.invite();
+    const token = await env.invite();
     const secrets = formSecrets(await open(token));
     const weak = await submit(token, { name: 'Tablet', client: 'android', password_mode: 'choose', password: 'too short' }, secrets);
     expect(weak.status).toBe(400);
@@ -103,18 +103,18 @@ describe('the setup page', () => {
     expect(done.text).not.toContain(chosen);
 
     // without script the radio cannot follow the field: a typed password counts as chosen
-    const other = env.invite();
+    const other = await env.invite();
     const typed = await submit(other, { name: 'Desk', client: 'other', password_mode: 'generate', password: 'typed into the field 1' },
       formSecrets(await open(other)));
     expect(passwordOf(typed)).toBe('typedintothefield1');
   });
 
   it('answers 410 for expired and revoked links and 404 for unknown ones, which count as failures of the client', async () => {
-    const revoked = env.invite();
-    const id = env.daemon.invitations.list(ALICE).at(-1)!.id;
-    env.daemon.invitations.revoke(ALICE, id, 'test');
-    const expired = env.invite();
-    env.daemon.store.database.prepare('UPDATE invitation SET expires_at = 1 WHERE id = ?').run(Number(id) + 1);
+    const revoked = await env.invite();
+    const id = (await env.daemon.invitations.list(ALICE)).at(-1)!.id;
+    await env.daemon.invitations.revoke(ALICE, id, 'test');
+    const expired = await env.invite();
+    env.daemon.store!.database.prepare('UPDATE invitation SET expires_at = 1 WHERE id = ?').run(Number(id) + 1);
     const r = await env.request('GET', `/invite/${revoked}`);
     expect([r.status, r.text.includes('withdrawn')]).toEqual([410, true]);
     const e = await env.request('GET', `/invite/${expired}`);
@@ -131,11 +131,11 @@ describe('the setup page', () => {
   });
 
   it('bounds the form body and refuses other methods', async () => {
-    const token = env.invite();
+    const token = await env.invite();
     const big = await env.request('POST', `/invite/${token}`, { headers: FORM, body: 'name=' + 'a'.repeat(20_000) });
     expect(big.status).toBe(413);
     expect((await env.request('PUT', `/invite/${token}`)).status).toBe(405);
     expect((await env.request('GET', '/nothing-here')).status).toBe(404);
-    expect(env.daemon.invitations.lookup(token).status).toBe('open');
+    expect((await env.daemon.invitations.lookup(token)).status).toBe('open');
   });
 });

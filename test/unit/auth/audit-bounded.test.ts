@@ -16,11 +16,11 @@ describe('a bounded audit log', () => {
   let core: Core;
   let cleanup: () => void;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     const tmp = tempDir();
     cleanup = tmp.cleanup;
     core = createCore(testConfig(tmp.dir, { auth: { failure_delay: 0, failure_delay_max: 0, audit_window: '1h' } }), silentLogger);
-    core.admin.addAddress(ADDRESS, 'test');
+    await core.admin.addAddress(ADDRESS, 'test');
   });
   afterEach(() => {
     core.store.close();
@@ -44,7 +44,7 @@ describe('a bounded audit log', () => {
     }
     core.recorder.flush();
     expect(loginRows()).toEqual({ n: 1, attempts: 2000 });
-    const [row] = core.admin.events(ADDRESS, 10).filter((e) => e.type === 'login.fail');
+    const [row] = (await core.admin.events(ADDRESS, 10)).filter((e) => e.type === 'login.fail');
     expect(row).toMatchObject({ address: ADDRESS, reason: 'wrong-password', count: 2000 });
     expect(row!.detail!.networks).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map(ip));
     expect(row!.detail!.moreNetworks).toBe(true);
@@ -79,7 +79,7 @@ describe('a bounded audit log', () => {
       await other.authenticator.authenticate({ address: ADDRESS, password: '', protocol: 'smtp', clientIp: '2001:db8:1:2::99', trusted: false });
       core.recorder.flush();
       other.recorder.flush();
-      const fails = core.admin.events(ADDRESS, 10).filter((e) => e.type === 'login.fail');
+      const fails = (await core.admin.events(ADDRESS, 10)).filter((e) => e.type === 'login.fail');
       expect(fails).toHaveLength(1);
       expect(fails[0]).toMatchObject({ count: 2, reason: 'malformed' });
       expect(fails[0]!.detail!.networks).toEqual(['192.0.2.1', '2001:db8:1:2::/64']);

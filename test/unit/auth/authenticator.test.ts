@@ -12,12 +12,12 @@ describe('Authenticator', () => {
   let core: Core;
   let cleanup: () => void;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     const tmp = tempDir();
     cleanup = tmp.cleanup;
     // no failure delays here: the throttle has its own tests
     core = createCore(testConfig(tmp.dir, { auth: { failure_delay: 0, failure_delay_max: 0 } }), silentLogger);
-    core.admin.addAddress(ADDRESS, 'test');
+    await core.admin.addAddress(ADDRESS, 'test');
   });
   afterEach(() => {
     core.store.close();
@@ -81,7 +81,7 @@ describe('Authenticator', () => {
     const phone = await core.admin.addDevice(ADDRESS, { name: 'iPhone' }, 'test');
     const laptop = await core.admin.addDevice(ADDRESS, { name: 'Laptop' }, 'test');
     expect((await login(phone.password)).ok).toBe(true); // now cached
-    core.admin.revokeDevice(ADDRESS, phone.id, 'test');
+    await core.admin.revokeDevice(ADDRESS, phone.id, 'test');
     // the revoke changed the address, so the cached proof is re-verified once (one hash), then cached as revoked
     const refused = (await login(phone.password)) as LoginFail;
     expect(refused).toMatchObject({ ok: false, reason: 'revoked', deviceName: 'iPhone' });
@@ -103,7 +103,7 @@ describe('Authenticator', () => {
 
   it('a tombstone is recognised without the cache too (fresh process view)', async () => {
     const phone = await core.admin.addDevice(ADDRESS, { name: 'Scanner' }, 'test');
-    core.admin.revokeDevice(ADDRESS, phone.id, 'test');
+    await core.admin.revokeDevice(ADDRESS, phone.id, 'test');
     expect(await login(phone.password)).toMatchObject({ ok: false, reason: 'revoked', deviceName: 'Scanner', cached: false });
   });
 
@@ -122,12 +122,12 @@ describe('Authenticator', () => {
       const { Authenticator } = await import('../../../src/auth/authenticator.js');
       const { CredentialAdmin } = await import('../../../src/credentials/admin.js');
       const clock = () => now;
-      const admin = new CredentialAdmin(local.store, local.registry, { memoryKib: 1024, iterations: 1, parallelism: 1 }, clock);
+      const admin = new CredentialAdmin(local.driver.admin, local.registry, { memoryKib: 1024, iterations: 1, parallelism: 1 }, clock);
       const auth = new Authenticator({
-        store: local.store, cache: local.cache, queue: local.queue, throttle: local.throttle, recorder: local.recorder,
+        reads: local.driver.reads, cache: local.cache, queue: local.queue, throttle: local.throttle, recorder: local.recorder,
         params: { memoryKib: 1024, iterations: 1, parallelism: 1 }, log: silentLogger, now: clock,
       });
-      admin.addAddress(ADDRESS, 'test');
+      await admin.addAddress(ADDRESS, 'test');
       const intern = await admin.addDevice(ADDRESS, { name: 'Intern', expires: '7d' }, 'test');
       const attempt = { address: ADDRESS, password: intern.password, protocol: 'imap' as const, clientIp: REMOTE, trusted: false };
       expect((await auth.authenticate(attempt)).ok).toBe(true);
@@ -151,7 +151,7 @@ describe('Authenticator', () => {
     const bob = 'bob@example.com';
     const password = 'the password of bob, chosen';
     expect(await login(password, 'imap', bob)).toMatchObject({ reason: 'unknown-address' });
-    core.admin.addAddress(bob, 'test');
+    await core.admin.addAddress(bob, 'test');
     await core.admin.addDevice(bob, { name: 'Phone', password }, 'test');
     expect(await login(password, 'imap', bob)).toMatchObject({ ok: true });
   });
@@ -162,9 +162,9 @@ describe('Authenticator', () => {
     await login(phone.password, 'smtp');
     await login('wrong wrong wrong');
     core.recorder.flush();
-    const [device] = core.admin.listDevices(ADDRESS);
+    const [device] = await core.admin.listDevices(ADDRESS);
     expect(device!.lastUsed).toMatchObject({ protocol: 'smtp', ip: REMOTE, client: 'test client' });
-    const events = core.admin.events(ADDRESS, 10);
+    const events = await core.admin.events(ADDRESS, 10);
     const ok = events.find((e) => e.type === 'login.ok')!;
     expect(ok).toMatchObject({ deviceName: 'iPhone', protocol: 'smtp', count: 2 });
     expect(events.find((e) => e.type === 'login.fail')).toMatchObject({ reason: 'wrong-password', ip: REMOTE });
@@ -191,7 +191,7 @@ describe('Authenticator under attack', () => {
       silentLogger,
     );
     try {
-      core.admin.addAddress(ADDRESS, 'test');
+      await core.admin.addAddress(ADDRESS, 'test');
       const phone = await core.admin.addDevice(ADDRESS, { name: 'iPhone' }, 'test');
       const attempt = (password: string, clientIp = '198.51.100.9', trusted = false) =>
         core.authenticator.authenticate({ address: ADDRESS, password, protocol: 'imap', clientIp, trusted });
@@ -215,7 +215,7 @@ describe('Authenticator under attack', () => {
     const tmp = tempDir();
     const core = createCore(testConfig(tmp.dir, { auth: { failure_delay: '200ms', failure_delay_max: '200ms' } }), silentLogger);
     try {
-      core.admin.addAddress(ADDRESS, 'test');
+      await core.admin.addAddress(ADDRESS, 'test');
       const phone = await core.admin.addDevice(ADDRESS, { name: 'iPhone' }, 'test');
       const attempt = (password: string) =>
         core.authenticator.authenticate({ address: ADDRESS, password, protocol: 'imap', clientIp: '198.51.100.10', trusted: false });

@@ -30,12 +30,12 @@ describe('Authenticator protections', () => {
   beforeAll(async () => {
     MIGRATED.hash = `{ARGON2ID}${await argon2.hash(MIGRATED.password, { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 })}`;
   });
-  beforeEach(() => {
+  beforeEach(async () => {
     const tmp = tempDir();
     cleanup = tmp.cleanup;
     // no failure delays: what is compared here is the treatment, not the waiting
     core = createCore(testConfig(tmp.dir, { auth: { failure_delay: 0, failure_delay_max: 0 } }), silentLogger);
-    core.admin.addAddress(KNOWN, 'test');
+    await core.admin.addAddress(KNOWN, 'test');
   });
   afterEach(() => {
     core.store.close();
@@ -92,13 +92,13 @@ describe('Authenticator protections', () => {
     expect(results.filter((r) => r.ok)).toHaveLength(64);
     expect(hashes() - before).toBe(1);
     core.recorder.flush();
-    const ok = core.admin.events(KNOWN, 10).find((e) => e.type === 'login.ok');
+    const ok = (await core.admin.events(KNOWN, 10)).find((e) => e.type === 'login.ok');
     expect(ok).toMatchObject({ count: 64 }); // each attempt is still recorded
   });
 
   it('answers an imported generic password after one hash and re-stores it as a digest afterwards', async () => {
     const address = 'imported@example.org';
-    core.admin.importGeneric(address, MIGRATED.hash, 'test');
+    await core.admin.importGeneric(address, MIGRATED.hash, 'test');
     const before = hashes();
     const result = await attempt(address, MIGRATED.password, OWNER_HOME);
     expect(result).toMatchObject({ ok: true, generic: true });
@@ -113,7 +113,7 @@ describe('Authenticator protections', () => {
 
   it('holds a cold failure on an unknown address as long as one on an address with a slow imported generic', async () => {
     // the generic is argon2id at 64 MiB and t=3; the digest here is 1 MiB, t=1: two orders of magnitude apart
-    core.admin.importGeneric(KNOWN, ARGON2ID_GENERIC.hash, 'test');
+    await core.admin.importGeneric(KNOWN, ARGON2ID_GENERIC.hash, 'test');
     const timed = async (address: string, password: string) => {
       const start = performance.now();
       await attempt(address, password, OWNER_HOME, { trusted: true });

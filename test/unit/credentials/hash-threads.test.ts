@@ -47,6 +47,8 @@ describe('hash threads', () => {
         const logins = Array.from({ length: 8 }, (_, i) => core.authenticator.authenticate({
           address: 'user' + i + '@example.com', password: 'password ' + i, protocol: 'imap', clientIp: '127.0.0.1', trusted: true,
         }));
+        // the logins read the store before they queue their hash: one turn of the loop later all 8 are hashing
+        await new Promise((resolve) => setImmediate(resolve));
         const running = core.queue.stats().running;
         const hashesDoneAtStat = await new Promise((resolve) => stat(${JSON.stringify(dir)}, () => resolve(core.queue.stats().completed)));
         await Promise.all(logins);

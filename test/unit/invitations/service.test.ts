@@ -5,6 +5,7 @@ import { DevicepassError } from '../../../src/errors/catalogue.js';
 import { hashToken, InvitationService } from '../../../src/invitations/service.js';
 import { SessionRegistry } from '../../../src/sessions/registry.js';
 import { InvitationStore } from '../../../src/store/invitations.js';
+import { SqliteAdminStore, SqliteInvitationRecords } from '../../../src/store/sqlite-driver.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { tempDir } from '../../helpers/env.js';
 
@@ -19,16 +20,16 @@ describe('InvitationService', () => {
   let service: InvitationService;
   let clock: number;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     const tmp = tempDir();
     cleanup = tmp.cleanup;
     store = new SqliteStore(path.join(tmp.dir, 'devicepass.db'));
     clock = Date.now();
-    admin = new CredentialAdmin(store, new SessionRegistry(), PARAMS);
+    admin = new CredentialAdmin(new SqliteAdminStore(store), new SessionRegistry(), PARAMS);
     service = new InvitationService({
-      store, invitations: new InvitationStore(store.database, () => clock), admin, publicUrl: 'https://mail.example.com/', now: () => clock,
+      store: new SqliteAdminStore(store), invitations: new SqliteInvitationRecords(new InvitationStore(store.database, () => clock)), admin, publicUrl: 'https://mail.example.com/', now: () => clock,
     });
-    admin.addAddress(ALICE, 'test');
+    await admin.addAddress(ALICE, 'test');
   });
   afterEach(() => {
     store.close();
@@ -37,8 +38,8 @@ describe('InvitationService', () => {
 
   const tokenOf = (url: string) => url.slice(url.lastIndexOf('/') + 1);
 
-  it('makes a link with a 256-bit token valid for 30 days, and stores only its hash', () => {
-    const made = service.create(ALICE, { name: 'iPhone' }, 'cli:root');
+  it('makes a link with a 256-bit token valid for 30 days, and stores only its hash', async () => {
+    const made = await service.create(ALICE, { name: 'iPhone' }, 'cli:root');
     expect(made.url).toMatch(/^https:\/\/mail\.example\.com\/invite\/[A-Za-z0-9_-]{43}$/);
     expect(Buffer.from(tokenOf(made.url), 'base64url')).toHaveLength(32);
     expect(Date.parse(made.expires) - clock).toBe(30 * DAY);
@@ -52,16 +53,16 @@ describe('InvitationService', () => {
     expect(JSON.stringify(store.events(null, 100))).not.toContain(tokenOf(made.url));
   });
 
-  it('refuses bad options before any link exists', () => {
-    expect(() => service.create(ALICE, { scopes: 'imap,ftp' }, 'x')).toThrow(expect.objectContaining({ code: 'SCOPES_INVALID' }));
-    expect(() => service.create(ALICE, { expires: 'yesterday' }, 'x')).toThrow(expect.objectContaining({ code: 'EXPIRES_INVALID' }));
-    expect(() => service.create(ALICE, { days: '0' }, 'x')).toThrow(expect.objectContaining({ code: 'REQUEST_INVALID' }));
-    expect(() => service.create('bob@example.com', {}, 'x')).toThrow(expect.objectContaining({ code: 'ADDRESS_UNKNOWN' }));
-    expect(service.list(ALICE)).toEqual([]);
+  it('refuses bad options before any link exists', async () => {
+    await expect(service.create(ALICE, { scopes: 'imap,ftp' }, 'x')).rejects.toThrow(expect.objectContaining({ code: 'SCOPES_INVALID' }));
+    await expect(service.create(ALICE, { expires: 'yesterday' }, 'x')).rejects.toThrow(expect.objectContaining({ code: 'EXPIRES_INVALID' }));
+    await expect(service.create(ALICE, { days: '0' }, 'x')).rejects.toThrow(expect.objectContaining({ code: 'REQUEST_INVALID' }));
+    await expect(service.create('bob@example.com', {}, 'x')).rejects.toThrow(expect.objectContaining({ code: 'ADDRESS_UNKNOWN' }));
+    expect(await service.list(ALICE)).toEqual([]);
   });
 
   it('makes exactly one device of a link, even when it is submitted twice at once, and records where from', async () => {
-    const token = tokenOf(service.create(ALICE, { name: 'iPad', scopes: 'imap,smtp,pop3', expires: '7d' }, 'cli:root').url);
+    const token = tokenOf((await service.create(ALICE, { name: 'iPad', scopes: 'imap,smtp,pop3', expires: '7d' }, 'cli:root')).url);
     const results = await Promise.allSettled([
       service.redeem(token, { name: 'iPad', ip: '192.0.2.7' }),
       service.redeem(token, { name: 'iPad again', ip: '192.0.2.8' }),
@@ -74,45 +75,45 @@ describe('InvitationService', () => {
     const { device } = (made[0] as PromiseFulfilledResult<Awaited<ReturnType<InvitationService['redeem']>>>).value;
     expect(device).toMatchObject({ name: 'iPad', scopes: ['imap', 'smtp', 'pop3'], createdBy: expect.stringMatching(/^invite:\d+$/) });
     expect(Date.parse(device.expires!) - clock).toBeGreaterThan(7 * DAY - 5000);
-    expect(admin.listDevices(ALICE)).toHaveLength(1);
-    expect(service.list(ALICE)[0]).toMatchObject({ state: 'used', device: device.id, usedFrom: '192.0.2.7' });
-    expect(service.lookup(token).status).toBe('used');
+    expect(await admin.listDevices(ALICE)).toHaveLength(1);
+    expect((await service.list(ALICE))[0]).toMatchObject({ state: 'used', device: device.id, usedFrom: '192.0.2.7' });
+    expect((await service.lookup(token)).status).toBe('used');
     const use = store.events(ALICE, 20).find((e) => e.type === 'invite.use')!;
     expect(use).toMatchObject({ ip: '192.0.2.7', deviceId: Number(device.id), deviceName: 'iPad' });
     expect(use.detail).toMatchObject({ invitedBy: 'cli:root' });
   });
 
   it('gives the link back when the chosen password is refused', async () => {
-    const token = tokenOf(service.create(ALICE, {}, 'x').url);
+    const token = tokenOf((await service.create(ALICE, {}, 'x')).url);
     await expect(service.redeem(token, { name: 'Mac', password: 'short', ip: '192.0.2.1' })).rejects.toMatchObject({ code: 'PASSWORD_WEAK' });
     await expect(service.redeem(token, { name: '', ip: '192.0.2.1' })).rejects.toMatchObject({ code: 'NAME_INVALID' });
-    expect(service.lookup(token).status).toBe('open');
+    expect((await service.lookup(token)).status).toBe('open');
     const { device } = await service.redeem(token, { name: 'Mac', password: 'a chosen password of mine', ip: '192.0.2.1' });
     expect(device.password).toBe('a chosen password of mine');
   });
 
   it('tells expired, revoked and unknown links apart, and refuses to redeem them', async () => {
-    const expiring = tokenOf(service.create(ALICE, { days: 1 }, 'x').url);
-    const revoked = service.create(ALICE, {}, 'x');
-    expect(service.revoke(ALICE, revoked.id, 'cli:root').state).toBe('revoked');
-    expect(() => service.revoke(ALICE, revoked.id, 'cli:root')).toThrow(expect.objectContaining({ code: 'INVITE_CLOSED' }));
-    expect(() => service.revoke(ALICE, '999', 'cli:root')).toThrow(expect.objectContaining({ code: 'INVITE_UNKNOWN' }));
+    const expiring = tokenOf((await service.create(ALICE, { days: 1 }, 'x')).url);
+    const revoked = await service.create(ALICE, {}, 'x');
+    expect((await service.revoke(ALICE, revoked.id, 'cli:root')).state).toBe('revoked');
+    await expect(service.revoke(ALICE, revoked.id, 'cli:root')).rejects.toThrow(expect.objectContaining({ code: 'INVITE_CLOSED' }));
+    await expect(service.revoke(ALICE, '999', 'cli:root')).rejects.toThrow(expect.objectContaining({ code: 'INVITE_UNKNOWN' }));
     clock += DAY;
-    expect(service.lookup(expiring).status).toBe('expired');
-    expect(service.lookup(tokenOf(revoked.url)).status).toBe('revoked');
-    expect(service.lookup('A'.repeat(43)).status).toBe('unknown');
-    expect(service.lookup('../../etc').status).toBe('unknown');
+    expect((await service.lookup(expiring)).status).toBe('expired');
+    expect((await service.lookup(tokenOf(revoked.url))).status).toBe('revoked');
+    expect((await service.lookup('A'.repeat(43))).status).toBe('unknown');
+    expect((await service.lookup('../../etc')).status).toBe('unknown');
     await expect(service.redeem(expiring, { name: 'x', ip: '192.0.2.1' })).rejects.toMatchObject({ code: 'INVITE_CLOSED' });
-    expect(admin.listDevices(ALICE)).toEqual([]);
+    expect(await admin.listDevices(ALICE)).toEqual([]);
   });
 
-  it('voids open links when all devices are revoked, and drops them with the address', () => {
-    const first = service.create(ALICE, {}, 'x');
-    service.create(ALICE, {}, 'x');
-    expect(service.revokeOpen(ALICE, 'cli:root', 'devices-revoked')).toBe(2);
-    expect(service.lookup(tokenOf(first.url)).status).toBe('revoked');
-    const later = service.create(ALICE, {}, 'x');
-    admin.removeAddress(ALICE, true, 'cli:root');
-    expect(service.lookup(tokenOf(later.url)).status).toBe('unknown');
+  it('voids open links when all devices are revoked, and drops them with the address', async () => {
+    const first = await service.create(ALICE, {}, 'x');
+    await service.create(ALICE, {}, 'x');
+    expect(await service.revokeOpen(ALICE, 'cli:root', 'devices-revoked')).toBe(2);
+    expect((await service.lookup(tokenOf(first.url))).status).toBe('revoked');
+    const later = await service.create(ALICE, {}, 'x');
+    await admin.removeAddress(ALICE, true, 'cli:root');
+    expect((await service.lookup(tokenOf(later.url))).status).toBe('unknown');
   });
 });
