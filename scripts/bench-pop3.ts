@@ -10,14 +10,16 @@
  *   - memory per idle proxied TLS session (daemon RSS and heap after a full
  *     GC, before and after opening the sessions), in a fresh daemon.
  * Each rate is the median of the runs; the ratio is the median of each run's ratio. Usage:
- *   npm run build && node dist/scripts/bench-pop3.js [--runs 5 --logins 300 --concurrency 8 --warm-up 1000 --serial 300 --idle 1000 --pin 1]
+ *   npm run build && node dist/scripts/bench-pop3.js [--runs 5 --logins 300 --concurrency 8 --warm-up 1000 --serial 300 --idle 1000 --parts logins,steps,memory --pin 1]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
+import { silentLogger } from '../src/log/logger.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
+import { openPop3Upstream } from '../src/pop3/upstream.js';
 import { startDovecot } from './e2e/dovecot.js';
 import { spawnDevicepassd } from './e2e/devicepassd.js';
 import { freePort, pinSelf, type Pinning } from './e2e/host.js';
@@ -32,6 +34,8 @@ const SERIAL = Number(args.get('serial') ?? 300);
 const WARM_UP = Number(args.get('warm-up') ?? 1000);
 const IDLE = Number(args.get('idle') ?? 1000);
 const SLICES = 6;
+/** Which parts to run: logins (rates), steps (one-at-a-time PASS steps, openPop3Upstream alone), memory (idle TLS sessions). */
+const PARTS = new Set((args.get('parts') ?? 'logins,steps,memory').split(','));
 /** --pin 1: devicepassd on CPU 0, the load generator and the upstreams on CPU 1 (see host.ts). */
 const PIN: Pinning | null = args.get('pin') === '1' ? { daemon: '0', others: '1' } : null;
 const ADDRESS = 'bench@example.com';
@@ -188,10 +192,10 @@ async function main(): Promise<void> {
     const instantTarget: Target = { port: viaInstant.plainPort, user: ADDRESS, pass: viaInstant.password };
     // warm up: the first login pays argon2id and fills the proof cache, Dovecot creates the Maildir,
     // V8 compiles the hot paths
-    for (const target of [through, direct, instantTarget]) await logins(target, WARM_UP);
+    for (const target of PARTS.has('logins') ? [through, direct, instantTarget] : [instantTarget]) await logins(target, WARM_UP);
 
     const r = { via: [] as number[], direct: [] as number[], ratio: [] as number[], viaP50: [] as number[], viaP99: [] as number[], directP50: [] as number[], directP99: [] as number[] };
-    for (let run = 1; run <= RUNS; run++) {
+    for (let run = 1; PARTS.has('logins') && run <= RUNS; run++) {
       const paths = [
         { target: through, elapsedMs: 0, times: [] as number[] },
         { target: direct, elapsedMs: 0, times: [] as number[] },
@@ -219,17 +223,31 @@ async function main(): Promise<void> {
 
     // devicepass's own PASS step, one at a time, before the instant upstream; then the same step through to Dovecot and straight to it
     const steps = { instant: [] as number[], dovecot: [] as number[], direct: [] as number[] };
-    for (let i = 0; i < SERIAL; i++) steps.instant.push((await loginOnce(instantTarget))[1]);
-    for (let i = 0; i < SERIAL; i++) {
+    for (let i = 0; PARTS.has('steps') && i < SERIAL; i++) steps.instant.push((await loginOnce(instantTarget))[1]);
+    for (let i = 0; PARTS.has('steps') && PARTS.has('logins') && i < SERIAL; i++) {
       steps.dovecot.push((await loginOnce(through))[1]);
       steps.direct.push((await loginOnce(direct))[1]);
     }
 
+    // openPop3Upstream alone (this process → the instant upstream): the proxy's share of the PASS step
+    const opens: number[] = [];
+    const login = { address: ADDRESS, clientIp: '192.0.2.1', clientPort: 40000, sessionId: 'bench' };
+    const instantCfg = { host: '127.0.0.1', port: instant.port, tls: 'none' as const, master_user: 'master', master_password: 'instant' };
+    for (let i = 0; PARTS.has('steps') && i < SERIAL; i++) {
+      const start = performance.now();
+      const socket = await openPop3Upstream(instantCfg, login, silentLogger);
+      opens.push(performance.now() - start);
+      socket.destroy();
+    }
+
     // memory in a fresh daemon: what an earlier measurement freed would hide this one's growth
-    const fresh = await startDevicepass(dirs[2]!, { port: instant.port, user: 'master', pass: 'instant' });
-    children.push(fresh.child);
-    await loginOnce({ port: fresh.tlsPort, user: ADDRESS, pass: fresh.password }, true);
-    const memory = await idleTlsSessions(fresh, IDLE);
+    let memory = { rssKiB: NaN, heapKiB: NaN, externalKiB: NaN };
+    if (PARTS.has('memory')) {
+      const fresh = await startDevicepass(dirs[2]!, { port: instant.port, user: 'master', pass: 'instant' });
+      children.push(fresh.child);
+      await loginOnce({ port: fresh.tlsPort, user: ADDRESS, pass: fresh.password }, true);
+      memory = await idleTlsSessions(fresh, IDLE);
+    }
 
     const ms = (v: number) => `${v.toFixed(2)} ms`;
     const lines = [
@@ -243,6 +261,7 @@ async function main(): Promise<void> {
       `| whole login p50 / p99 | ${ms(median(r.viaP50))} / ${ms(median(r.viaP99))} | ${ms(median(r.directP50))} / ${ms(median(r.directP99))} | — |`,
       `| PASS step alone, one at a time, p50 / p99 | ${ms(percentile(steps.dovecot, 50))} / ${ms(percentile(steps.dovecot, 99))} | ${ms(percentile(steps.direct, 50))} / ${ms(percentile(steps.direct, 99))} | — |`,
       `| devicepass's own PASS step (warm cache, instant upstream), p50 / p99 | ${ms(percentile(steps.instant, 50))} / ${ms(percentile(steps.instant, 99))} | — | p99 < 5 ms |`,
+      `| of which opening the upstream session (openPop3Upstream alone, instant upstream), p50 / p99 | ${ms(percentile(opens, 50))} / ${ms(percentile(opens, 99))} | — | — |`,
       `| ${IDLE.toLocaleString('en')} idle proxied TLS sessions: daemon RSS / JS heap / external per session | ${memory.rssKiB.toFixed(1)} / ${memory.heapKiB.toFixed(1)} / ${memory.externalKiB.toFixed(1)} KiB | — | ≤ 50 KiB RSS |`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
