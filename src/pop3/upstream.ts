@@ -1,10 +1,18 @@
 /**
  * Opens a POP3 session at the upstream (Dovecot) logged in as the address
  * through the master user: connect (plain, STLS or implicit TLS, the
- * certificate always verified), XCLIENT with the real client's address when
- * the greeting advertises [XCLIENT] (Dovecot does for login_trusted_networks),
- * then AUTH PLAIN with authzid = address, authcid = master user, as the
- * initial response (RFC 5034). Rejects with UpstreamError.
+ * certificate always verified), XCLIENT with the real client's address
+ * (counted only when the greeting advertises [XCLIENT], as Dovecot's does for
+ * login_trusted_networks), then AUTH PLAIN with authzid = address, authcid =
+ * master user, as the initial response (RFC 5034). Rejects with UpstreamError.
+ *
+ * The commands are pipelined (RFC 2449 PIPELINING; Dovecot reads what
+ * arrives before its greeting once the greeting is out), so a login costs
+ * one round trip after the connect instead of three: over a plaintext or
+ * implicit-TLS connection XCLIENT and AUTH go out before the greeting is
+ * read; with STLS, STLS goes first (it carries nothing) and XCLIENT and AUTH
+ * together right after the handshake. Nothing is ever sent behind STLS
+ * before the handshake.
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -55,22 +63,34 @@ export async function openPop3Upstream(upstream: UpstreamConfig, login: Pop3Upst
   try {
     if (upstream.tls === 'implicit') socket = await startTls(tcp, upstream.host, options, timeouts.connectMs);
     let conn = reader(socket);
-    const greeting = expectOk(await conn.read('greeting', timeouts.stepMs), 'greeting', 'unreachable');
-    const xclient = /\[XCLIENT\]/i.test(greeting);
+    const loginLines = (withXclient: boolean) =>
+      `${withXclient ? `XCLIENT ADDR=${login.clientIp} PORT=${login.clientPort} SESSION=${login.sessionId}\r\n` : ''}AUTH PLAIN ${plainPayload(upstream, login)}\r\n`;
+    let greeting: string;
+    let xclientSent: boolean;
     if (upstream.tls === 'starttls') {
       conn.write('STLS\r\n');
+      greeting = expectOk(await conn.read('greeting', timeouts.stepMs), 'greeting', 'unreachable');
       expectOk(await conn.read('STLS', timeouts.stepMs), 'STLS', 'tls');
       // bytes already sent in plaintext would be read as if they came over TLS (CVE-2011-0411 style injection)
       if (conn.buffered > 0) throw new UpstreamError('protocol', 'upstream sent data after its STLS answer');
       socket = await startTls(conn.release(), upstream.host, options, timeouts.connectMs);
       conn = reader(socket);
+      // RFC 2595 has no second greeting: the plaintext one is all there is to judge XCLIENT by
+      xclientSent = offersXclient(greeting);
+      conn.write(loginLines(xclientSent));
+    } else {
+      // the greeting is not known yet, so XCLIENT goes out regardless: a server not offering it
+      // (Dovecot outside login_trusted_networks) refuses it, and only the address it would have logged is lost
+      xclientSent = true;
+      conn.write(loginLines(true));
+      greeting = expectOk(await conn.read('greeting', timeouts.stepMs), 'greeting', 'unreachable');
     }
-    if (xclient) {
-      conn.write(`XCLIENT ADDR=${login.clientIp} PORT=${login.clientPort} SESSION=${login.sessionId}\r\n`);
-      expectOk(await conn.read('XCLIENT', timeouts.stepMs), 'XCLIENT', 'refused');
+    const xclient = offersXclient(greeting);
+    if (xclientSent) {
+      const answer = await conn.read('XCLIENT', timeouts.stepMs);
+      if (xclient) expectOk(answer, 'XCLIENT', 'refused');
+      else if (!isStatus(answer)) throw new UpstreamError('protocol', `upstream answered XCLIENT with ${describe(answer)}`);
     }
-    const payload = Buffer.from(`${login.address}\0${upstream.master_user}\0${upstream.master_password}`, 'utf8').toString('base64');
-    conn.write(`AUTH PLAIN ${payload}\r\n`);
     const answer = await conn.read('AUTH', timeouts.authMs);
     if (answer.startsWith('+ ') || answer === '+') throw new UpstreamError('protocol', 'upstream asked for more than one SASL PLAIN response');
     expectOk(answer, 'the master login', 'refused');
@@ -84,6 +104,18 @@ export async function openPop3Upstream(upstream: UpstreamConfig, login: Pop3Upst
     log.debug({ upstream: where, address: login.address, session: login.sessionId, reason: failure.reason, err: failure.message }, 'upstream POP3 session failed');
     throw failure;
   }
+}
+
+function plainPayload(upstream: UpstreamConfig, login: Pop3UpstreamLogin): string {
+  return Buffer.from(`${login.address}\0${upstream.master_user}\0${upstream.master_password}`, 'utf8').toString('base64');
+}
+
+function offersXclient(greeting: string): boolean {
+  return /\[XCLIENT\]/i.test(greeting);
+}
+
+function isStatus(line: string): boolean {
+  return line === '+OK' || line.startsWith('+OK ') || line === '-ERR' || line.startsWith('-ERR ');
 }
 
 function reader(socket: Socket): UpstreamReader<string> {
