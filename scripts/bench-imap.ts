@@ -22,14 +22,14 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import { openUpstream } from '../src/imap/proxy/upstream.js';
 import { silentLogger } from '../src/log/logger.js';
-import { PACKAGE_ROOT } from '../src/paths.js';
 import { ImapProbe } from './e2e/imap-probe.js';
 import { startDovecot } from './e2e/dovecot.js';
-import { spawnDevicepassd } from './e2e/devicepassd.js';
-import { freePort, onCpus, pinSelf, type Pinning } from './e2e/host.js';
+import { onCpus, pinSelf } from './e2e/host.js';
+import {
+  BENCH_ADDRESS as ADDRESS, benchArgs, E2E_DIST as DIST, median, percentile, pinningOf, startBenchDevicepass, startInstantUpstream, stopChild as stop, type BenchDevicepass as Devicepass,
+} from './lib/front-bench.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+const args = benchArgs();
 const RUNS = Number(args.get('runs') ?? 5);
 const LOGINS = Number(args.get('logins') ?? 300);
 const CONCURRENCY = Number(args.get('concurrency') ?? 8);
@@ -45,15 +45,7 @@ const SLICES = Number(args.get('slices') ?? 6);
 /** Logins per path, 8 at a time, before anything is timed. */
 const WARM_UP = Number(args.get('warm-up') ?? 2000);
 /** --pin 1: devicepassd on CPU 0, the load generator and the upstreams on CPU 1 (see host.ts). */
-const PIN: Pinning | null = args.get('pin') === '1' ? { daemon: '0', others: '1' } : null;
-const ADDRESS = 'bench@example.com';
-const DIST = path.join(PACKAGE_ROOT, 'dist', 'scripts', 'e2e');
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-};
+const PIN = pinningOf(args);
 /** User and system CPU time of a process so far, from /proc (Linux), in ms. */
 function processTimes(pid: number): { user: number; system: number } {
   // fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th
@@ -120,66 +112,11 @@ async function cpuPerLogin(pid: number, target: Target, count: number): Promise<
   return { total: perLogin(after.user + after.system - before.user - before.system), system: perLogin(after.system - before.system) };
 }
 
-interface Devicepass {
-  child: ChildProcess;
-  plainPort: number;
-  tlsPort: number;
-  password: string;
-  memory(): Promise<ProbeReading>;
-}
-
-/** What scripts/e2e/memory-probe.ts answers. */
-interface ProbeReading {
-  rss: number;
-  heapUsed: number;
-  external: number;
-  /** V8 heap space name → its size in bytes. */
-  spaces: Record<string, number>;
-}
-
-async function startDevicepass(dir: string, upstream: { port: number; user: string; pass: string }): Promise<Devicepass> {
-  const [plainPort, tlsPort] = [await freePort(), await freePort()];
-  const { child, cli } = await spawnDevicepassd(dir, `[imap]
-listen = ["127.0.0.1:${plainPort}"]
-listen_tls = ["127.0.0.1:${tlsPort}"]
-# every session of the benchmark comes from loopback, up to ${Math.max(...IDLE)} at once: one client network
-max_connections = ${Math.max(...IDLE) + 1000}
-max_connections_per_network = ${Math.max(...IDLE) + 1000}
-max_unauthenticated = ${Math.max(...IDLE) + 1000}
-max_unauthenticated_per_network = ${Math.max(...IDLE) + 1000}
-[imap.upstream]
-host = "127.0.0.1"
-port = ${upstream.port}
-tls = "none"
-master_user = ${JSON.stringify(upstream.user)}
-master_password = ${JSON.stringify(upstream.pass)}
-[pop3]
-listen = []
-listen_tls = []
-[smtp]
-listen = []
-listen_tls = []
-[dovecot_auth]
-listen = []
-[http]
-listen = []
-[web]
-listen = []
-`, {
-    nodeArgs: ['--expose-gc', '--import', path.join(DIST, 'memory-probe.js')],
-    ipc: true,
-    // a line per login, as installed; Dovecot logs its own login and logout lines into its file too
-    logLevel: 'info',
-    ...(PIN ? { cpus: PIN.daemon } : {}),
-  });
-  await cli('address', 'add', ADDRESS);
-  const { stdout } = await cli('device', 'add', ADDRESS, '--name', 'bench', '--scopes', 'imap');
-  const memory = async () => {
-    child.send('memory');
-    const [m] = (await once(child, 'message')) as [ProbeReading];
-    return m;
-  };
-  return { child, plainPort, tlsPort, password: (JSON.parse(stdout) as { password: string }).password, memory };
+function startDevicepass(dir: string, upstream: { port: number; user: string; pass: string }): Promise<Devicepass> {
+  const most = Math.max(...IDLE) + 1000;
+  // every session of the benchmark comes from loopback, up to the largest idle count at once: one client network
+  const limits = ['max_connections', 'max_connections_per_network', 'max_unauthenticated', 'max_unauthenticated_per_network'].map((key) => `${key} = ${most}`).join('\n');
+  return startBenchDevicepass(dir, { front: 'imap', upstream, sectionExtra: limits, pin: PIN });
 }
 
 /** Opens `count` logged-in sessions (TLS or plaintext) through devicepass and leaves them idle; returns the daemon's memory growth per session. */
@@ -211,24 +148,12 @@ async function idleSessions(dp: Devicepass, count: number, secure: boolean): Pro
   };
 }
 
-async function startInstantUpstream(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [path.join(DIST, 'instant-imap-upstream.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { child, port: Number(chunk.toString().trim()) };
-}
-
 /** The Node floor (scripts/e2e/floor-imap-proxy.ts) in its own process, on devicepassd's CPU when pinned. */
 async function startFloorProxy(upstream: { port: number; user: string; pass: string }): Promise<{ child: ChildProcess; port: number }> {
   const [command, argv] = onCpus(PIN?.daemon, [process.execPath, path.join(DIST, 'floor-imap-proxy.js'), String(upstream.port), upstream.user, upstream.pass]);
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
   return { child, port: Number(chunk.toString().trim()) };
-}
-
-async function stop(child: ChildProcess | null): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await once(child, 'exit');
 }
 
 async function main(): Promise<void> {
@@ -241,7 +166,7 @@ async function main(): Promise<void> {
   try {
     const viaDovecot = await startDevicepass(dirs[0]!, { port: dovecot.port, user: dovecot.masterUser, pass: dovecot.masterPassword });
     children.push(viaDovecot.child);
-    const instant = await startInstantUpstream();
+    const instant = await startInstantUpstream('imap');
     children.push(instant.child);
     const viaInstant = await startDevicepass(dirs[1]!, { port: instant.port, user: 'master', pass: 'instant' });
     children.push(viaInstant.child);

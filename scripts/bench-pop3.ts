@@ -10,21 +10,21 @@
  *   - memory per idle proxied TLS session (daemon RSS and heap after a full
  *     GC, before and after opening the sessions), in a fresh daemon.
  * Each rate is the median of the runs; the ratio is the median of each run's ratio. Usage:
- *   npm run build && node dist/scripts/bench-pop3.js [--runs 5 --logins 300 --concurrency 8 --warm-up 1000 --serial 300 --idle 1000 --pin 1]
+ *   npm run build && node dist/scripts/bench-pop3.js [--runs 5 --logins 300 --concurrency 8 --warm-up 1000 --serial 300 --idle 1000 --parts logins,steps,memory --pin 1]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import path from 'node:path';
-import { PACKAGE_ROOT } from '../src/paths.js';
+import { silentLogger } from '../src/log/logger.js';
+import { openPop3Upstream } from '../src/pop3/upstream.js';
 import { startDovecot } from './e2e/dovecot.js';
-import { spawnDevicepassd } from './e2e/devicepassd.js';
-import { freePort, pinSelf, type Pinning } from './e2e/host.js';
+import { pinSelf } from './e2e/host.js';
 import { Pop3Probe } from './e2e/pop3-probe.js';
+import {
+  BENCH_ADDRESS as ADDRESS, benchArgs, median, percentile, pinningOf, startBenchDevicepass, startInstantUpstream, stolenMs, stopChild as stop, type BenchDevicepass,
+} from './lib/front-bench.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+const args = benchArgs();
 const RUNS = Number(args.get('runs') ?? 5);
 const LOGINS = Number(args.get('logins') ?? 300);
 const CONCURRENCY = Number(args.get('concurrency') ?? 8);
@@ -32,16 +32,10 @@ const SERIAL = Number(args.get('serial') ?? 300);
 const WARM_UP = Number(args.get('warm-up') ?? 1000);
 const IDLE = Number(args.get('idle') ?? 1000);
 const SLICES = 6;
+/** Which parts to run: logins (rates), steps (one-at-a-time PASS steps, openPop3Upstream alone), memory (idle TLS sessions). */
+const PARTS = new Set((args.get('parts') ?? 'logins,steps,memory').split(','));
 /** --pin 1: devicepassd on CPU 0, the load generator and the upstreams on CPU 1 (see host.ts). */
-const PIN: Pinning | null = args.get('pin') === '1' ? { daemon: '0', others: '1' } : null;
-const ADDRESS = 'bench@example.com';
-const DIST = path.join(PACKAGE_ROOT, 'dist', 'scripts', 'e2e');
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-};
+const PIN = pinningOf(args);
 
 interface Target {
   port: number;
@@ -78,76 +72,14 @@ async function logins(target: Target, count: number): Promise<number[]> {
   return times;
 }
 
-interface ProbeReading {
-  rss: number;
-  heapUsed: number;
-  external: number;
-}
-
-interface Devicepass {
-  child: ChildProcess;
-  plainPort: number;
-  tlsPort: number;
-  password: string;
-  memory(): Promise<ProbeReading>;
-}
-
-async function startDevicepass(dir: string, upstream: { port: number; user: string; pass: string }): Promise<Devicepass> {
-  const [plainPort, tlsPort] = [await freePort(), await freePort()];
-  const { child, cli } = await spawnDevicepassd(dir, `[imap]
-listen = []
-listen_tls = []
-[pop3]
-listen = ["127.0.0.1:${plainPort}"]
-listen_tls = ["127.0.0.1:${tlsPort}"]
-[pop3.upstream]
-host = "127.0.0.1"
-port = ${upstream.port}
-tls = "none"
-master_user = ${JSON.stringify(upstream.user)}
-master_password = ${JSON.stringify(upstream.pass)}
-[smtp]
-listen = []
-listen_tls = []
-[dovecot_auth]
-listen = []
-[http]
-listen = []
-[web]
-listen = []
-`, {
-    nodeArgs: ['--expose-gc', '--import', path.join(DIST, 'memory-probe.js')],
-    ipc: true,
-    // a line per login, as installed; Dovecot logs its own login and logout lines into its file too
-    logLevel: 'info',
-    ...(PIN ? { cpus: PIN.daemon } : {}),
-  });
-  await cli('address', 'add', ADDRESS);
-  const { stdout } = await cli('device', 'add', ADDRESS, '--name', 'bench', '--scopes', 'pop3');
-  const memory = async () => {
-    child.send('memory');
-    const [m] = (await once(child, 'message')) as [ProbeReading];
-    return m;
-  };
+async function startDevicepass(dir: string, upstream: { port: number; user: string; pass: string }): Promise<BenchDevicepass> {
+  const dp = await startBenchDevicepass(dir, { front: 'pop3', upstream, pin: PIN });
   // the password without its spaces: one token on the PASS line, as most clients send it
-  const password = (JSON.parse(stdout) as { password: string }).password.replace(/ /g, '');
-  return { child, plainPort, tlsPort, password, memory };
-}
-
-async function startInstantUpstream(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [path.join(DIST, 'instant-pop3-upstream.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { child, port: Number(chunk.toString().trim()) };
-}
-
-async function stop(child: ChildProcess | null): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await once(child, 'exit');
+  return { ...dp, password: dp.password.replace(/ /g, '') };
 }
 
 /** Opens `count` logged-in TLS sessions through devicepass, leaves them idle, returns the daemon's growth per session. */
-async function idleTlsSessions(dp: Devicepass, count: number): Promise<{ rssKiB: number; heapKiB: number; externalKiB: number }> {
+async function idleTlsSessions(dp: BenchDevicepass, count: number): Promise<{ rssKiB: number; heapKiB: number; externalKiB: number }> {
   const before = await dp.memory();
   const open: Pop3Probe[] = [];
   let next = 0;
@@ -178,7 +110,7 @@ async function main(): Promise<void> {
   try {
     const viaDovecot = await startDevicepass(dirs[0]!, { port: dovecot.pop3Port!, user: dovecot.masterUser, pass: dovecot.masterPassword });
     children.push(viaDovecot.child);
-    const instant = await startInstantUpstream();
+    const instant = await startInstantUpstream('pop3');
     children.push(instant.child);
     const viaInstant = await startDevicepass(dirs[1]!, { port: instant.port, user: 'master', pass: 'instant' });
     children.push(viaInstant.child);
@@ -188,10 +120,10 @@ async function main(): Promise<void> {
     const instantTarget: Target = { port: viaInstant.plainPort, user: ADDRESS, pass: viaInstant.password };
     // warm up: the first login pays argon2id and fills the proof cache, Dovecot creates the Maildir,
     // V8 compiles the hot paths
-    for (const target of [through, direct, instantTarget]) await logins(target, WARM_UP);
+    for (const target of PARTS.has('logins') ? [through, direct, instantTarget] : [instantTarget]) await logins(target, WARM_UP);
 
     const r = { via: [] as number[], direct: [] as number[], ratio: [] as number[], viaP50: [] as number[], viaP99: [] as number[], directP50: [] as number[], directP99: [] as number[] };
-    for (let run = 1; run <= RUNS; run++) {
+    for (let run = 1; PARTS.has('logins') && run <= RUNS; run++) {
       const paths = [
         { target: through, elapsedMs: 0, times: [] as number[] },
         { target: direct, elapsedMs: 0, times: [] as number[] },
@@ -219,17 +151,35 @@ async function main(): Promise<void> {
 
     // devicepass's own PASS step, one at a time, before the instant upstream; then the same step through to Dovecot and straight to it
     const steps = { instant: [] as number[], dovecot: [] as number[], direct: [] as number[] };
-    for (let i = 0; i < SERIAL; i++) steps.instant.push((await loginOnce(instantTarget))[1]);
-    for (let i = 0; i < SERIAL; i++) {
+    const stealBefore = stolenMs();
+    const stepsStarted = performance.now();
+    for (let i = 0; PARTS.has('steps') && i < SERIAL; i++) steps.instant.push((await loginOnce(instantTarget))[1]);
+    // over both vCPUs: the share of the time the host ran other guests instead, in stalls of a few ms
+    const stolenShare = (stolenMs() - stealBefore) / (2 * (performance.now() - stepsStarted));
+    for (let i = 0; PARTS.has('steps') && PARTS.has('logins') && i < SERIAL; i++) {
       steps.dovecot.push((await loginOnce(through))[1]);
       steps.direct.push((await loginOnce(direct))[1]);
     }
 
+    // openPop3Upstream alone (this process → the instant upstream): the proxy's share of the PASS step
+    const opens: number[] = [];
+    const login = { address: ADDRESS, clientIp: '192.0.2.1', clientPort: 40000, sessionId: 'bench' };
+    const instantCfg = { host: '127.0.0.1', port: instant.port, tls: 'none' as const, master_user: 'master', master_password: 'instant' };
+    for (let i = 0; PARTS.has('steps') && i < SERIAL; i++) {
+      const start = performance.now();
+      const socket = await openPop3Upstream(instantCfg, login, silentLogger);
+      opens.push(performance.now() - start);
+      socket.destroy();
+    }
+
     // memory in a fresh daemon: what an earlier measurement freed would hide this one's growth
-    const fresh = await startDevicepass(dirs[2]!, { port: instant.port, user: 'master', pass: 'instant' });
-    children.push(fresh.child);
-    await loginOnce({ port: fresh.tlsPort, user: ADDRESS, pass: fresh.password }, true);
-    const memory = await idleTlsSessions(fresh, IDLE);
+    let memory = { rssKiB: NaN, heapKiB: NaN, externalKiB: NaN };
+    if (PARTS.has('memory')) {
+      const fresh = await startDevicepass(dirs[2]!, { port: instant.port, user: 'master', pass: 'instant' });
+      children.push(fresh.child);
+      await loginOnce({ port: fresh.tlsPort, user: ADDRESS, pass: fresh.password }, true);
+      memory = await idleTlsSessions(fresh, IDLE);
+    }
 
     const ms = (v: number) => `${v.toFixed(2)} ms`;
     const lines = [
@@ -243,6 +193,8 @@ async function main(): Promise<void> {
       `| whole login p50 / p99 | ${ms(median(r.viaP50))} / ${ms(median(r.viaP99))} | ${ms(median(r.directP50))} / ${ms(median(r.directP99))} | — |`,
       `| PASS step alone, one at a time, p50 / p99 | ${ms(percentile(steps.dovecot, 50))} / ${ms(percentile(steps.dovecot, 99))} | ${ms(percentile(steps.direct, 50))} / ${ms(percentile(steps.direct, 99))} | — |`,
       `| devicepass's own PASS step (warm cache, instant upstream), p50 / p99 | ${ms(percentile(steps.instant, 50))} / ${ms(percentile(steps.instant, 99))} | — | p99 < 5 ms |`,
+      `| of which opening the upstream session (openPop3Upstream alone, instant upstream), p50 / p99 | ${ms(percentile(opens, 50))} / ${ms(percentile(opens, 99))} | — | — |`,
+      `| host's stolen time during those steps (/proc/stat steal, both vCPUs) | ${(stolenShare * 100).toFixed(2)} % | — | — |`,
       `| ${IDLE.toLocaleString('en')} idle proxied TLS sessions: daemon RSS / JS heap / external per session | ${memory.rssKiB.toFixed(1)} / ${memory.heapKiB.toFixed(1)} / ${memory.externalKiB.toFixed(1)} KiB | — | ≤ 50 KiB RSS |`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -18,6 +18,8 @@ export interface DovecotOptions {
   logIds?: boolean;
   /** Also serve POP3 (dovecot-pop3d) on `pop3Port`, plaintext, with XCLIENT for loopback. */
   pop3?: boolean;
+  /** Believe what devicepass on loopback says of the real client (IMAP ID, POP3 XCLIENT): login_trusted_networks. Default true. */
+  trustLoopback?: boolean;
 }
 
 export interface DovecotInstance {
@@ -161,8 +163,7 @@ auth_mechanisms = plain login
 auth_master_user_separator = *
 # devicepass decides every login; a cached answer would outlive a revocation
 auth_cache_size = 0
-# devicepass is on loopback: take the real client address from its ID x-originating-ip
-login_trusted_networks = 127.0.0.0/8
+${c.options.trustLoopback === false ? '# devicepass on loopback is not believed: no XCLIENT, ID x-originating-ip ignored' : '# devicepass is on loopback: take the real client address from its ID x-originating-ip and XCLIENT\nlogin_trusted_networks = 127.0.0.0/8'}
 ${c.options.logIds === false ? '' : '# log the ID fields devicepass passes on (the tests read them)\nimap_id_log = *'}
 default_internal_user = dovecot
 default_internal_group = dovecot

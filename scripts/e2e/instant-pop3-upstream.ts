@@ -1,7 +1,9 @@
 /**
  * The least a POP3 upstream can be, for measuring devicepass alone: accepts
  * any master login at once and then holds the session idle, answering NOOP,
- * STAT and QUIT. Run as its own process (it prints its port) so the sockets
+ * STAT and QUIT. Its greeting offers [XCLIENT] as Dovecot's does for
+ * login_trusted_networks (the documented setup), so devicepass's login
+ * takes the same steps as in front of Dovecot. Run as its own process (it prints its port) so the sockets
  * it holds count against its file limit, not the daemon's.
  * Usage: node dist/scripts/e2e/instant-pop3-upstream.js
  */
@@ -11,7 +13,7 @@ function serve(socket: net.Socket): void {
   let buffer = '';
   socket.setNoDelay(true);
   socket.on('error', () => undefined);
-  socket.write('+OK instant upstream ready\r\n');
+  socket.write('+OK [XCLIENT] instant upstream ready\r\n');
   socket.on('data', (chunk: Buffer) => {
     buffer += chunk.toString('latin1');
     for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {

@@ -3,35 +3,18 @@
  * the audit-friendly log line is written (never the password), and on
  * success the upstream session is opened under the device's registration.
  */
-import type { Socket } from 'node:net';
 import { AUTH_REPLIES, authReply } from '../errors/auth-replies.js';
-import type { Logger } from '../log/logger.js';
-import type { FrontContext } from '../surfaces.js';
+import type { FrontLoginInput, LoginOutcome as FrontLoginOutcome } from '../net/front-login.js';
 import type { CommandResult, Credentials } from './commands/types.js';
-import type { ClientEndpoint } from './connection.js';
-import { openImapSession, type ProxiedSession } from './proxied-session.js';
+import { openImapSession } from './proxied-session.js';
 import { REPLIES } from './replies.js';
 
-export interface LoginFlowInput {
-  readonly ctx: FrontContext;
-  /** The connection's logger, made on first use. */
-  readonly log: () => Logger;
-  /** A logger with the connection's fields and these: one child for the session, not a child of a child. */
-  readonly sessionLog: (fields: { address: string; deviceId: number }) => Logger;
-  readonly endpoint: ClientEndpoint;
-  readonly client: Socket;
+export interface LoginFlowInput extends FrontLoginInput {
   /** The client's IMAP ID fields, if it sent them. */
   readonly clientId: Record<string, string> | null;
-  readonly sessionId: string;
-  /** False once the client left (or was closed) while we waited. */
-  readonly isOpen: () => boolean;
 }
 
-export type LoginOutcome =
-  | { readonly kind: 'answer'; readonly result: CommandResult }
-  | { readonly kind: 'proxy'; readonly result: CommandResult; readonly session: ProxiedSession }
-  /** Revoked or disconnected meanwhile: nothing more to say. */
-  | { readonly kind: 'gone' };
+export type LoginOutcome = FrontLoginOutcome<CommandResult>;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -45,7 +28,7 @@ export async function runLogin(input: LoginFlowInput, credentials: Credentials):
     const failed = AUTH_REPLIES.failed.imap;
     return { kind: 'answer', result: { response: 'NO', code: { name: failed.code }, message: failed.text, failedLogin: true } };
   }
-  const result = await ctx.authenticator.authenticate({ address, password, protocol: 'imap', clientIp: endpoint.clientIp, trusted: ctx.trustedNetworks.has(endpoint.clientIp), clientName });
+  const result = await ctx.authenticator.authenticate({ address, password, protocol: 'imap', clientIp: endpoint.clientIp, trusted: input.trusted, clientName });
   if (!input.isOpen()) return { kind: 'gone' };
   if (!result.ok) {
     const reply = authReply(result).imap;

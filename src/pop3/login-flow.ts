@@ -3,37 +3,16 @@
  * the audit-friendly log line is written (never the password), and on
  * success the upstream session is opened under the device's registration.
  */
-import type { Socket } from 'node:net';
 import { authReply } from '../errors/auth-replies.js';
-import type { Logger } from '../log/logger.js';
-import type { ClientEndpoint } from '../net/client-endpoint.js';
+import type { FrontLoginInput, LoginOutcome as FrontLoginOutcome } from '../net/front-login.js';
 import { ProxiedSession, type Goodbyes } from '../net/proxied-session.js';
-import type { FrontContext } from '../surfaces.js';
 import type { CommandResult, Credentials } from './commands/types.js';
 import { composeStatus } from './compose.js';
 import { GOODBYES, REPLIES } from './replies.js';
 import { openPop3Upstream } from './upstream.js';
 
-export interface LoginFlowInput {
-  readonly ctx: FrontContext;
-  /** The connection's logger, made on first use. */
-  readonly log: () => Logger;
-  /** A logger with the connection's fields and these: one child for the session, not a child of a child. */
-  readonly sessionLog: (fields: { address: string; deviceId: number }) => Logger;
-  readonly endpoint: ClientEndpoint;
-  /** Decided from the transport (socket address or a trusted proxy's header), never from what the client says. */
-  readonly trusted: boolean;
-  readonly client: Socket;
-  readonly sessionId: string;
-  /** False once the client left (or was closed) while we waited. */
-  readonly isOpen: () => boolean;
-}
-
-export type LoginOutcome =
-  | { readonly kind: 'answer'; readonly result: CommandResult }
-  | { readonly kind: 'proxy'; readonly result: CommandResult; readonly session: ProxiedSession }
-  /** Revoked or disconnected meanwhile: nothing more to say. */
-  | { readonly kind: 'gone' };
+export type LoginFlowInput = FrontLoginInput;
+export type LoginOutcome = FrontLoginOutcome<CommandResult>;
 
 const SESSION_GOODBYES: Goodbyes = { revoked: composeStatus(GOODBYES.revoked), shutdown: composeStatus(GOODBYES.shutdown) };
 

@@ -1,18 +1,25 @@
 /**
  * Opens a POP3 session at the upstream (Dovecot) logged in as the address
  * through the master user: connect (plain, STLS or implicit TLS, the
- * certificate always verified), XCLIENT with the real client's address when
- * the greeting advertises [XCLIENT] (Dovecot does for login_trusted_networks),
- * then AUTH PLAIN with authzid = address, authcid = master user, as the
- * initial response (RFC 5034). Rejects with UpstreamError.
+ * certificate always verified), XCLIENT with the real client's address
+ * (counted only when the greeting advertises [XCLIENT], as Dovecot's does for
+ * login_trusted_networks), then AUTH PLAIN with authzid = address, authcid =
+ * master user, as the initial response (RFC 5034). Rejects with UpstreamError.
+ *
+ * The commands are pipelined (RFC 2449 PIPELINING; Dovecot reads what
+ * arrives before its greeting once the greeting is out), so a login costs
+ * one round trip after the connect instead of three: over a plaintext or
+ * implicit-TLS connection XCLIENT and AUTH go out before the greeting is
+ * read; with STLS, STLS goes first (it carries nothing) and XCLIENT and AUTH
+ * together right after the handshake. Nothing is ever sent behind STLS
+ * before the handshake.
  */
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import { LineFramer, LineTooLongError } from '../net/line-framer.js';
-import { connectTcp, startTls, type UpstreamTlsOptions } from '../net/upstream-connect.js';
 import { UpstreamError } from '../net/upstream-error.js';
+import { openMasterSession, type UpstreamOptions } from '../net/upstream-login.js';
 import { UpstreamReader } from '../net/upstream-reader.js';
 
 /** Who is logging in, and from where: passed upstream so Dovecot logs (and throttles) the real client. */
@@ -23,67 +30,55 @@ export interface Pop3UpstreamLogin {
   sessionId: string;
 }
 
-export interface Pop3UpstreamTimeouts {
-  connectMs: number;
-  /** Each ordinary step: greeting, STLS, XCLIENT. */
-  stepMs: number;
-  /** The master login: Dovecot answers a failed one only after its failure delay and per-IP penalty. */
-  authMs: number;
-}
-
-export const DEFAULT_POP3_UPSTREAM_TIMEOUTS: Readonly<Pop3UpstreamTimeouts> = { connectMs: 5_000, stepMs: 10_000, authMs: 30_000 };
-
-export interface Pop3UpstreamOptions extends UpstreamTlsOptions {
-  timeouts?: Partial<Pop3UpstreamTimeouts>;
-}
-
 type UpstreamConfig = Config['pop3']['upstream'];
 
 /** RFC 2449 says 512 octets for a response line; a little room for servers that say more in a greeting. */
 const MAX_RESPONSE_LINE = 4096;
 
-export async function openPop3Upstream(upstream: UpstreamConfig, login: Pop3UpstreamLogin, log: Logger, options: Pop3UpstreamOptions = {}): Promise<Socket> {
-  const timeouts = { ...DEFAULT_POP3_UPSTREAM_TIMEOUTS, ...options.timeouts };
-  const started = performance.now();
-  const where = `${upstream.host}:${upstream.port}`;
-  if (upstream.master_user === '') throw new UpstreamError('refused', 'no [pop3.upstream] master_user is configured');
-  if ([login.address, upstream.master_user, upstream.master_password].some((s) => s.includes('\0'))) {
-    throw new UpstreamError('refused', 'a NUL in the address or master credentials cannot be sent in SASL PLAIN');
-  }
-  const tcp = await connectTcp(upstream.host, upstream.port, timeouts.connectMs);
-  let socket: Socket = tcp;
-  try {
-    if (upstream.tls === 'implicit') socket = await startTls(tcp, upstream.host, options, timeouts.connectMs);
+export async function openPop3Upstream(upstream: UpstreamConfig, login: Pop3UpstreamLogin, log: Logger, options: UpstreamOptions = {}): Promise<Socket> {
+  const opened = await openMasterSession(upstream, { section: 'pop3', protocol: 'POP3', ...login }, log, options, async ({ socket, timeouts, plainResponse, startTls }) => {
     let conn = reader(socket);
-    const greeting = expectOk(await conn.read('greeting', timeouts.stepMs), 'greeting', 'unreachable');
-    const xclient = /\[XCLIENT\]/i.test(greeting);
+    const loginLines = (withXclient: boolean) =>
+      `${withXclient ? `XCLIENT ADDR=${login.clientIp} PORT=${login.clientPort} SESSION=${login.sessionId}\r\n` : ''}AUTH PLAIN ${plainResponse}\r\n`;
+    let greeting: string;
+    let xclientSent: boolean;
     if (upstream.tls === 'starttls') {
       conn.write('STLS\r\n');
+      greeting = expectOk(await conn.read('greeting', timeouts.stepMs), 'greeting', 'unreachable');
       expectOk(await conn.read('STLS', timeouts.stepMs), 'STLS', 'tls');
       // bytes already sent in plaintext would be read as if they came over TLS (CVE-2011-0411 style injection)
       if (conn.buffered > 0) throw new UpstreamError('protocol', 'upstream sent data after its STLS answer');
-      socket = await startTls(conn.release(), upstream.host, options, timeouts.connectMs);
-      conn = reader(socket);
+      conn = reader(await startTls(conn.release()));
+      // RFC 2595 has no second greeting: the plaintext one is all there is to judge XCLIENT by
+      xclientSent = offersXclient(greeting);
+      conn.write(loginLines(xclientSent));
+    } else {
+      // the greeting is not known yet, so XCLIENT goes out regardless: a server not offering it
+      // (Dovecot outside login_trusted_networks) refuses it, and only the address it would have logged is lost
+      xclientSent = true;
+      conn.write(loginLines(true));
+      greeting = expectOk(await conn.read('greeting', timeouts.stepMs), 'greeting', 'unreachable');
     }
-    if (xclient) {
-      conn.write(`XCLIENT ADDR=${login.clientIp} PORT=${login.clientPort} SESSION=${login.sessionId}\r\n`);
-      expectOk(await conn.read('XCLIENT', timeouts.stepMs), 'XCLIENT', 'refused');
+    const xclient = offersXclient(greeting);
+    if (xclientSent) {
+      const answer = await conn.read('XCLIENT', timeouts.stepMs);
+      if (xclient) expectOk(answer, 'XCLIENT', 'refused');
+      else if (!isStatus(answer)) throw new UpstreamError('protocol', `upstream answered XCLIENT with ${describe(answer)}`);
     }
-    const payload = Buffer.from(`${login.address}\0${upstream.master_user}\0${upstream.master_password}`, 'utf8').toString('base64');
-    conn.write(`AUTH PLAIN ${payload}\r\n`);
     const answer = await conn.read('AUTH', timeouts.authMs);
     if (answer.startsWith('+ ') || answer === '+') throw new UpstreamError('protocol', 'upstream asked for more than one SASL PLAIN response');
     expectOk(answer, 'the master login', 'refused');
-    const ready = conn.release();
-    log.debug({ upstream: where, address: login.address, session: login.sessionId, xclient, ms: Math.round(performance.now() - started) }, 'upstream POP3 session open');
-    return ready;
-  } catch (err) {
-    socket.destroy();
-    tcp.destroy();
-    const failure = err instanceof UpstreamError ? err : new UpstreamError('protocol', `upstream login failed: ${String(err)}`, { cause: err });
-    log.debug({ upstream: where, address: login.address, session: login.sessionId, reason: failure.reason, err: failure.message }, 'upstream POP3 session failed');
-    throw failure;
-  }
+    return { socket: conn.release(), value: null, fields: { xclient } };
+  });
+  return opened.socket;
+}
+
+function offersXclient(greeting: string): boolean {
+  return /\[XCLIENT\]/i.test(greeting);
+}
+
+function isStatus(line: string): boolean {
+  return line === '+OK' || line.startsWith('+OK ') || line === '-ERR' || line.startsWith('-ERR ');
 }
 
 function reader(socket: Socket): UpstreamReader<string> {

@@ -1,9 +1,12 @@
 import { execFile } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
 import Pop3Command from 'node-pop3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { openPop3Upstream } from '../../src/pop3/upstream.js';
 import { tempDir, testConfig } from '../helpers/env.js';
 import { RawImap as RawLines } from '../helpers/imap-raw-client.js';
 import { dovecotPop3Installed, startDovecot, type DovecotInstance } from './helpers/dovecot.js';
@@ -106,5 +109,49 @@ describe.skipIf(!canRun)('POP3 through devicepass to a real Dovecot', () => {
     const second = pop3('laptop');
     expect(await second.STAT()).toBe('0 0');
     await second.QUIT();
+  });
+});
+
+/**
+ * devicepass's master login, pipelined: XCLIENT and AUTH PLAIN go out before
+ * Dovecot's greeting is read. Dovecot must still take the client address
+ * from XCLIENT when it trusts devicepass, and still log the master login in
+ * when it does not (refusing the XCLIENT it did not offer).
+ */
+describe.skipIf(!canRun)('the pipelined master login at a real Dovecot POP3', () => {
+  const login = { address: ALICE, clientIp: '192.0.2.7', clientPort: 40123, sessionId: 'e2e-pipelined' };
+  /** STAT on the logged-in session, its answer line, then the session closed. */
+  const statThrough = async (socket: Socket): Promise<string> => {
+    socket.write('STAT\r\n');
+    let text = '';
+    for await (const chunk of socket) {
+      text += (chunk as Buffer).toString('latin1');
+      if (text.includes('\r\n')) break;
+    }
+    socket.destroy();
+    return text.slice(0, text.indexOf('\r\n'));
+  };
+  const open = (dovecot: DovecotInstance) =>
+    openPop3Upstream({ host: dovecot.host, port: dovecot.pop3Port!, tls: 'none', master_user: dovecot.masterUser, master_password: dovecot.masterPassword }, login, silentLogger);
+
+  it('Dovecot trusting loopback logs the login from the address XCLIENT gave, and the session answers', async () => {
+    const dovecot = await startDovecot({ pop3: true });
+    try {
+      expect(await statThrough(await open(dovecot))).toMatch(/^\+OK \d+ \d+$/);
+      await dovecot.waitForLog(/pop3-login: Info: Login: user=<alice@example\.com>, method=PLAIN, rip=192\.0\.2\.7, lip=127\.0\.0\.1/);
+    } finally {
+      await dovecot.stop();
+    }
+  });
+
+  it('Dovecot not trusting loopback refuses the XCLIENT, logs the master login in from loopback, and the session answers', async () => {
+    const dovecot = await startDovecot({ pop3: true, trustLoopback: false });
+    try {
+      expect(await statThrough(await open(dovecot))).toMatch(/^\+OK \d+ \d+$/);
+      await dovecot.waitForLog(/pop3-login: Info: Login: user=<alice@example\.com>, method=PLAIN, rip=127\.0\.0\.1/);
+      expect(dovecot.log()).not.toContain('192.0.2.7');
+    } finally {
+      await dovecot.stop();
+    }
   });
 });

@@ -11,6 +11,8 @@ export interface FakePop3Options {
   masterPassword: string;
   /** Advertise [XCLIENT] in the greeting, as Dovecot does for login_trusted_networks. */
   xclient?: boolean;
+  /** Answer XCLIENT with this -ERR line even when offering it (a misconfigured upstream). */
+  refuseXclient?: string;
   /** Answer every master login with this -ERR line instead (e.g. "-ERR [SYS/TEMP] …"). */
   refuseLogin?: string;
 }
@@ -70,6 +72,10 @@ export class FakePop3Upstream {
         const command = word.toUpperCase();
         if (record.user === null) {
           if (command === 'XCLIENT') {
+            // what Dovecot answers a client outside login_trusted_networks (to which it offers no XCLIENT)
+            if (!this.#o.xclient) send('-ERR You are not from trusted IP.');
+            if (this.#o.refuseXclient) send(this.#o.refuseXclient);
+            if (!this.#o.xclient || this.#o.refuseXclient) continue;
             for (const pair of args) {
               const eq = pair.indexOf('=');
               record.xclient[pair.slice(0, eq)] = pair.slice(eq + 1);

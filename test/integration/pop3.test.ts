@@ -59,6 +59,16 @@ describe('POP3 front, trusted loopback', () => {
     expect(session.commands).toEqual(['STAT', 'LIST', 'RETR 1', 'DELE 1', 'QUIT']);
   });
 
+  it('an upstream not offering XCLIENT refuses the one sent ahead of its greeting, and the login goes through all the same', async () => {
+    const before = env.upstream.loggedIn(ADDRESS).length;
+    const client = pop3(env, env.devices.laptop!.password);
+    expect(await client.STAT()).toBe(`1 ${Buffer.byteLength(FAKE_MESSAGE)}`);
+    await client.QUIT();
+    const sessions = env.upstream.loggedIn(ADDRESS);
+    expect(sessions).toHaveLength(before + 1);
+    expect(sessions.at(-1)!.xclient).toEqual({});
+  });
+
   it('node-pop3: AUTH PLAIN with an initial response', async () => {
     const client = pop3(env, 'unused');
     await client.connect();
@@ -268,6 +278,20 @@ describe('POP3 front, upstream trouble', () => {
       const warning = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'POP3 login succeeded but the upstream session could not be opened');
       expect(warning).toMatchObject({ reason: 'unreachable', address: ADDRESS });
       expect(env.daemon.registry.list(ADDRESS)).toEqual([]);
+    } finally {
+      await env.stop();
+    }
+  });
+
+  it('an upstream offering XCLIENT but refusing it: -ERR [SYS/TEMP], and no session is kept', async () => {
+    const env = await startPop3Env({ upstream: { xclient: true, refuseXclient: '-ERR Invalid parameters.' } });
+    try {
+      const c = await RawLines.connect(env.plainPort);
+      await c.next(/^\+OK/);
+      expect(await say(c, `AUTH PLAIN ${b64(`\0${ADDRESS}\0${env.devices.phone!.password}`)}`)).toBe('-ERR [SYS/TEMP] Mail server temporarily unavailable, try again later');
+      c.destroy();
+      expect(env.daemon.registry.list(ADDRESS)).toEqual([]);
+      await Promise.all(env.upstream.sessions.map((s) => s.closed));
     } finally {
       await env.stop();
     }

@@ -1,14 +1,14 @@
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { Config } from '../../config/load.js';
 import type { Logger } from '../../log/logger.js';
 import { idArguments } from './id-fields.js';
 import { capabilitiesFrom, type ServerResponse } from './response-reader.js';
-import { connectTcp, startTls, type UpstreamTlsOptions } from '../../net/upstream-connect.js';
 import { UpstreamError } from '../../net/upstream-error.js';
+import { openMasterSession, type UpstreamOptions, type UpstreamTimeouts } from '../../net/upstream-login.js';
 import { UpstreamReader } from './upstream-reader.js';
 
 export { UpstreamError, type UpstreamErrorReason } from '../../net/upstream-error.js';
+export { DEFAULT_UPSTREAM_TIMEOUTS, type UpstreamOptions, type UpstreamTimeouts } from '../../net/upstream-login.js';
 
 /** Who is logging in, and from where: passed upstream so Dovecot logs the real client. */
 export interface UpstreamLogin {
@@ -34,20 +34,6 @@ export interface UpstreamSession {
   capabilities: string[];
 }
 
-export interface UpstreamTimeouts {
-  connectMs: number;
-  /** Each ordinary step: greeting, STARTTLS, CAPABILITY, ID. */
-  stepMs: number;
-  /** The master login: Dovecot answers a failed one only after its failure delay and per-IP penalty (up to ~15 s). */
-  authMs: number;
-}
-
-export const DEFAULT_UPSTREAM_TIMEOUTS: Readonly<UpstreamTimeouts> = { connectMs: 5_000, stepMs: 10_000, authMs: 30_000 };
-
-export interface UpstreamOptions extends UpstreamTlsOptions {
-  timeouts?: Partial<UpstreamTimeouts>;
-}
-
 type UpstreamConfig = Config['imap']['upstream'];
 
 /**
@@ -58,17 +44,7 @@ type UpstreamConfig = Config['imap']['upstream'];
  * authzid = address, authcid = master user. Rejects with UpstreamError.
  */
 export async function openUpstream(upstream: UpstreamConfig, login: UpstreamLogin, log: Logger, options: UpstreamOptions = {}): Promise<UpstreamSession> {
-  const timeouts = { ...DEFAULT_UPSTREAM_TIMEOUTS, ...options.timeouts };
-  const started = performance.now();
-  const where = `${upstream.host}:${upstream.port}`;
-  if (upstream.master_user === '') throw new UpstreamError('refused', 'no [imap.upstream] master_user is configured');
-  if ([login.address, upstream.master_user, upstream.master_password].some((s) => s.includes('\0'))) {
-    throw new UpstreamError('refused', 'a NUL in the address or master credentials cannot be sent in SASL PLAIN');
-  }
-  const tcp = await connectTcp(upstream.host, upstream.port, timeouts.connectMs);
-  let socket: Socket = tcp;
-  try {
-    if (upstream.tls === 'implicit') socket = await startTls(tcp, upstream.host, options, timeouts.connectMs);
+  const opened = await openMasterSession(upstream, { section: 'imap', protocol: 'IMAP', address: login.address, sessionId: login.sessionId }, log, options, async ({ socket, timeouts, plainResponse, startTls }) => {
     let conn = new UpstreamReader(socket);
     let caps = readGreeting(await conn.read('greeting', timeouts.stepMs));
     if (upstream.tls === 'starttls') {
@@ -79,26 +55,17 @@ export async function openUpstream(upstream: UpstreamConfig, login: UpstreamLogi
       if (answer.response.kind !== 'OK') throw new UpstreamError('tls', `upstream refused STARTTLS: ${describe(answer.response)}`);
       // bytes already sent in plaintext would be read as if they came over TLS (CVE-2011-0411 style injection)
       if (conn.buffered > 0) throw new UpstreamError('protocol', 'upstream sent data after its STARTTLS answer');
-      socket = await startTls(conn.release(), upstream.host, options, timeouts.connectMs);
-      conn = new UpstreamReader(socket);
+      conn = new UpstreamReader(await startTls(conn.release()));
       caps = null; // RFC 9051 §6.2.1: capabilities learnt before TLS are void
     }
-    const capabilities = await masterLogin(conn, caps, upstream, login, timeouts);
-    const ready = conn.release();
-    log.debug({ upstream: where, address: login.address, session: login.sessionId, ms: Math.round(performance.now() - started) }, 'upstream session open');
-    return { socket: ready, capabilities };
-  } catch (err) {
-    socket.destroy();
-    tcp.destroy();
-    const failure = err instanceof UpstreamError ? err : new UpstreamError('protocol', `upstream login failed: ${String(err)}`, { cause: err });
-    log.debug({ upstream: where, address: login.address, session: login.sessionId, reason: failure.reason, err: failure.message }, 'upstream session failed');
-    throw failure;
-  }
+    const capabilities = await masterLogin(conn, caps, plainResponse, login, timeouts);
+    return { socket: conn.release(), value: capabilities };
+  });
+  return { socket: opened.socket, capabilities: opened.value };
 }
 
 /** ID, then the master login (pipelined with the ID when the server takes SASL-IR), then the post-login capabilities. */
-async function masterLogin(conn: UpstreamReader, known: string[] | null, upstream: UpstreamConfig, login: UpstreamLogin, timeouts: UpstreamTimeouts): Promise<string[]> {
-  const payload = Buffer.from(`${login.address}\0${upstream.master_user}\0${upstream.master_password}`, 'utf8').toString('base64');
+async function masterLogin(conn: UpstreamReader, known: string[] | null, payload: string, login: UpstreamLogin, timeouts: UpstreamTimeouts): Promise<string[]> {
   let caps = known;
   let out = '';
   if (caps === null) out += 'D2 CAPABILITY\r\n';
