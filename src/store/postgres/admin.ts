@@ -171,7 +171,7 @@ export class PgAdminStore implements AdminStore {
       });
       for (const device of targets) tx.journal.push({ address, deviceId: device.id, reason: 'device-revoked', cuts: true });
       // nothing was revoked, yet the generation moved: a node holding it must re-read
-      if (targets.length === 0) tx.journal.push({ address, deviceId: null, reason: 'generation', cuts: false });
+      if (targets.length === 0) tx.journal.push({ address, deviceId: null, reason: 'revoke-all-none', cuts: false });
       return targets.length;
     });
   }

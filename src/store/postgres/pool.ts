@@ -181,7 +181,9 @@ export class PgPool {
   /** A client of the pool for the caller to release (a bulk import holds one across many statements). */
   async connect(): Promise<pg.PoolClient> {
     try {
-      return await this.pool.connect();
+      const client = await this.pool.connect();
+      this.#succeeded();
+      return client;
     } catch (err) {
       throw this.mapError(err);
     }
