@@ -1,0 +1,246 @@
+/**
+ * The connection pool every PostgreSQL module shares: bounded, with a
+ * statement timeout and a connection timeout, bigint columns read as numbers,
+ * and one error class for "the database cannot be reached right now" that
+ * callers treat as temporary (a cold login answers a temporary failure, never
+ * "wrong password"). No password reaches a log line or an error text.
+ */
+import pg from 'pg';
+
+export interface PgPoolOptions {
+  /** `[store] url`; parts it leaves out come from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (pg reads them). */
+  url: string;
+  /** At most this many connections (the feed's listening connection is not one of them). */
+  max?: number;
+  /** A statement running longer is cancelled: a stuck query must not hold a login forever. */
+  statementTimeoutMs?: number;
+  /** Giving up on a new connection after this long. */
+  connectionTimeoutMs?: number;
+  /** Shown in pg_stat_activity. */
+  applicationName?: string;
+}
+
+export const POOL_DEFAULTS = { max: 10, statementTimeoutMs: 15_000, connectionTimeoutMs: 5_000 } as const;
+
+/**
+ * bigint (int8) columns hold ids, generations and epoch milliseconds, all far
+ * below 2^53: numbers, as SQLite gives them. pg's default is a string.
+ */
+const INT8_OID = 20;
+const parseInt8 = (text: string): number => Number(text);
+export const PG_TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/** The database cannot be reached or did not answer in time: try again later; nothing was changed unless said otherwise. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+  readonly temporary = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The URL with its password replaced by "***" (and unparsable text replaced whole: it may be all password). */
+export function maskUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    for (const key of [...parsed.searchParams.keys()]) {
+      if (/^(password|sslpassword|sslkey)$/i.test(key)) parsed.searchParams.set(key, '***');
+    }
+    return parsed.toString();
+  } catch {
+    return url.includes('=') ? '(a connection string)' : url.replace(/:[^@/]*@/, ':***@');
+  }
+}
+
+/** TEXT without any password the URL (or PGPASSWORD) carries. */
+export function scrubSecrets(url: string, text: string): string {
+  let out = text;
+  for (const secret of secretsOf(url)) out = out.split(secret).join('***');
+  return out;
+}
+
+/** Every secret the URL and the environment can carry, to scrub from error texts. */
+function secretsOf(url: string): string[] {
+  const secrets: string[] = [];
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) {
+      secrets.push(parsed.password, decodeURIComponent(parsed.password));
+    }
+    const query = parsed.searchParams.get('password');
+    if (query) secrets.push(query);
+  } catch {
+    // not a URL: nothing to pick out; maskUrl hides it whole
+  }
+  if (process.env.PGPASSWORD) secrets.push(process.env.PGPASSWORD);
+  return secrets.filter((s) => s.length > 0);
+}
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOENT',
+  // SQLSTATE: shutting down, crashed, starting up, too many connections, statement timeout / cancelled
+  '57P01', '57P02', '57P03', '53300', '57014',
+]);
+const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|not queryable|Query read timeout|connection timeout/i;
+
+/** Whether an error means the database was out of reach (rather than refusing the statement). */
+export function isUnavailable(err: unknown): boolean {
+  if (err instanceof StoreUnavailableError) return true;
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  return UNAVAILABLE_MESSAGES.test(err.message);
+}
+
+/** A query as the hot reads send it: a name makes pg prepare it once per connection. */
+export interface NamedQuery {
+  name?: string;
+  text: string;
+  values?: unknown[];
+}
+
+export interface PoolHealth {
+  ok: boolean;
+  detail: string;
+  at: number;
+}
+
+/**
+ * pg.Pool plus what the driver needs around it: errors mapped and scrubbed,
+ * the outcome of the last round trip kept for health(), and transactions on
+ * one client.
+ */
+export class PgPool {
+  readonly pool: pg.Pool;
+  readonly location: string;
+  readonly #secrets: string[];
+  #health: PoolHealth = { ok: false, detail: 'not connected yet', at: 0 };
+  #queries = 0;
+  #failures = 0;
+
+  constructor(options: PgPoolOptions) {
+    this.location = maskUrl(options.url);
+    this.#secrets = secretsOf(options.url);
+    const statementTimeout = options.statementTimeoutMs ?? POOL_DEFAULTS.statementTimeoutMs;
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.max ?? POOL_DEFAULTS.max,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? POOL_DEFAULTS.connectionTimeoutMs,
+      statement_timeout: statementTimeout,
+      // the server's timeout cannot fire when the server is gone: give up on our side a little later
+      query_timeout: statementTimeout + 5_000,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      application_name: options.applicationName ?? 'devicepass',
+      types: PG_TYPES,
+    });
+    // an idle client losing its connection (a server restart) must not crash the process: the pool drops it
+    this.pool.on('error', (err) => this.#failed(err));
+  }
+
+  /** One statement on any pooled client. */
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(query: NamedQuery | string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      const result = typeof query === 'string' ? await this.pool.query<R>(query, values) : await this.pool.query<R>(query as pg.QueryConfig);
+      this.#succeeded();
+      return result;
+    } catch (err) {
+      throw this.mapError(err);
+    }
+  }
+
+  /** BEGIN … COMMIT on one client; ROLLBACK on any error, and a client whose connection broke is discarded. */
+  async transaction<T>(body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.connect();
+    let broken: unknown = undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await body(client);
+      await client.query('COMMIT');
+      this.#succeeded();
+      return result;
+    } catch (err) {
+      broken = isUnavailable(err) ? err : undefined;
+      if (!broken) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          broken = rollbackErr;
+        }
+      }
+      throw this.mapError(err);
+    } finally {
+      client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
+    }
+  }
+
+  /** A client of the pool for the caller to release (a bulk import holds one across many statements). */
+  async connect(): Promise<pg.PoolClient> {
+    try {
+      const client = await this.pool.connect();
+      this.#succeeded();
+      return client;
+    } catch (err) {
+      throw this.mapError(err);
+    }
+  }
+
+  /** Unavailable errors become StoreUnavailableError; every error text loses the password. */
+  mapError(err: unknown): Error {
+    if (!(err instanceof Error)) return new Error(this.scrub(String(err)));
+    if (err instanceof StoreUnavailableError) return err;
+    if (isUnavailable(err)) {
+      this.#failed(err);
+      const reason = this.scrub(err.message || (err as { code?: string }).code || 'no answer');
+      return new StoreUnavailableError(`PostgreSQL at ${this.location} is unavailable: ${reason}`, { cause: this.#scrubbed(err) });
+    }
+    this.#succeeded(); // the server answered, if with a refusal
+    return this.#scrubbed(err);
+  }
+
+  scrub(text: string): string {
+    let out = text;
+    for (const secret of this.#secrets) out = out.split(secret).join('***');
+    return out;
+  }
+
+  #scrubbed(err: Error): Error {
+    const message = this.scrub(err.message);
+    if (message !== err.message) err.message = message;
+    if (err.stack) err.stack = this.scrub(err.stack);
+    return err;
+  }
+
+  get health(): PoolHealth {
+    return this.#health;
+  }
+
+  stats(): Record<string, number> {
+    return {
+      poolTotal: this.pool.totalCount,
+      poolIdle: this.pool.idleCount,
+      poolWaiting: this.pool.waitingCount,
+      queries: this.#queries,
+      failures: this.#failures,
+    };
+  }
+
+  async end(): Promise<void> {
+    await this.pool.end();
+  }
+
+  #succeeded(): void {
+    this.#queries++;
+    if (!this.#health.ok) this.#health = { ok: true, detail: `connected to ${this.location}`, at: Date.now() };
+    else this.#health.at = Date.now();
+  }
+
+  #failed(err: Error): void {
+    this.#failures++;
+    this.#health = { ok: false, detail: `PostgreSQL at ${this.location}: ${this.scrub(err.message || 'connection lost')}`, at: Date.now() };
+  }
+}
