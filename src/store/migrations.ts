@@ -109,4 +109,9 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX invitation_by_address ON invitation(address_id);
   `,
+  // 4: the journal says whether a change ends sessions or only voids what other nodes read of the address
+  // (PostgreSQL's migration 4 also adds the node leases; one SQLite file has no nodes to track)
+  `
+  ALTER TABLE revocation ADD COLUMN cuts INTEGER NOT NULL DEFAULT 1;
+  `,
 ];

@@ -18,8 +18,13 @@ type Opener = (config: Config, log: Logger) => Promise<StoreDriver>;
 
 const DRIVERS: Readonly<Record<Config['store']['driver'], Opener>> = {
   sqlite: async (config, log) => openSqlite(config, log),
-  postgres: async () => {
-    throw new Error('the postgres driver is not available in this build');
+  postgres: async (config, log) => {
+    // loaded only when chosen: a single-node install never opens a PostgreSQL connection
+    const { openClusterDriver } = await import('./postgres/cluster.js');
+    return openClusterDriver({
+      url: config.store.url, maxEvents: config.auth.event_max_rows, log, poolSize: config.store.pool_size, leaseMs: config.store.lease,
+      cacheSize: config.auth.cache_size,
+    });
   },
 };
 
