@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/log/logger.js';
+import { UNKNOWN, type StoreDriver } from '../../../src/store/driver.js';
+import { openClusterDriver } from '../../../src/store/postgres/cluster.js';
+import { skipPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
+
+const log = createLogger('silent');
+const PARAMS = 'm=1024,t=1,p=1';
+
+describe.skipIf(skipPostgres)('several nodes on one PostgreSQL: leases, acknowledgements, the mirror', () => {
+  let server: TestPostgres;
+  const open: StoreDriver[] = [];
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  afterEach(async () => {
+    for (const driver of open.splice(0)) await driver.close();
+  });
+
+  const node = async (url: string, leaseMs = 1000) => {
+    const driver = await openClusterDriver({ url, maxEvents: 1_000_000, log, poolSize: 4, leaseMs, cacheSize: 1000 });
+    open.push(driver);
+    await driver.feed.start();
+    return driver;
+  };
+  const nodeRows = async (url: string) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query<{ id: string; seq: string }>('SELECT id, seq FROM node WHERE lease_until > now()')).rows;
+    } finally {
+      await client.end();
+    }
+  };
+
+  it('answers hits from the mirror, and once a revocation returned on another node the mirror no longer holds the credential', async () => {
+    const url = await server.createDatabase();
+    const a = await node(url);
+    const b = await node(url);
+    const address = await a.admin.addAddress('alice@example.com', randomBytes(16), 'test');
+    const digest = randomBytes(32);
+    const device = await a.admin.addDevice({ addressId: address.id, name: 'Phone', user: null, scopes: ['imap'], expiresAt: null, digest, params: PARAMS, actor: 'test' });
+
+    const proven = await b.reads.credentialByDigest(address.id, digest);
+    expect(proven).toMatchObject({ deviceId: device.id, state: 'active' });
+    const hit = b.reads.peekCredential(proven!.id);
+    expect(hit).not.toBe(UNKNOWN);
+    expect(hit).toMatchObject({ state: 'active' });
+
+    const mark = b.reads.mark();
+    await a.admin.revokeDevice(address.id, device.id, 'test');
+    // the command returned: B has taken the change in, so its mirror cannot vouch for the old row
+    expect(b.reads.peekCredential(proven!.id)).toBe(UNKNOWN);
+    expect(b.reads.changedSince(mark, 'alice@example.com')).toBe(true);
+    expect(await b.reads.credentialById(proven!.id)).toMatchObject({ deviceState: 'revoked' });
+    // and both nodes acknowledged the journal entry in their lease rows
+    const rows = await nodeRows(url);
+    expect(rows).toHaveLength(2);
+  }, 30_000);
+
+  it('a change returns without waiting on a node that stopped; a stopped node leaves no lease behind', async () => {
+    const url = await server.createDatabase();
+    const a = await node(url);
+    const b = await node(url);
+    expect(await nodeRows(url)).toHaveLength(2);
+    await b.close();
+    open.splice(open.indexOf(b), 1);
+    expect(await nodeRows(url)).toHaveLength(1);
+    const address = await a.admin.addAddress('bob@example.com', randomBytes(16), 'test');
+    const device = await a.admin.addDevice({ addressId: address.id, name: 'Phone', user: null, scopes: ['imap'], expiresAt: null, digest: randomBytes(32), params: PARAMS, actor: 'test' });
+    await a.admin.revokeDevice(address.id, device.id, 'test');
+    expect((await a.admin.device(address.id, device.id))?.state).toBe('revoked');
+  }, 30_000);
+
+  it('a node whose journal feed lost its connection drops its mirror at once and reads PostgreSQL until it is back', async () => {
+    const url = await server.createDatabase();
+    const a = await node(url);
+    const address = await a.admin.addAddress('carol@example.com', randomBytes(16), 'test');
+    const digest = randomBytes(32);
+    await a.admin.addDevice({ addressId: address.id, name: 'Phone', user: null, scopes: ['imap'], expiresAt: null, digest, params: PARAMS, actor: 'test' });
+    const proven = await a.reads.credentialByDigest(address.id, digest);
+    expect(a.reads.peekCredential(proven!.id)).not.toBe(UNKNOWN);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'devicepass-journal' AND datname = current_database()");
+    await client.end();
+    for (let i = 0; i < 100 && a.reads.peekCredential(proven!.id) !== UNKNOWN; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(a.reads.peekCredential(proven!.id)).toBe(UNKNOWN);
+    // the read still answers, from PostgreSQL
+    expect(await a.reads.credentialById(proven!.id)).toMatchObject({ state: 'active' });
+  }, 30_000);
+});
