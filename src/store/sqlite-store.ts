@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import { openDatabase, type Db } from './database.js';
 import { isBusy } from './busy.js';
 import { SqliteBulkImport } from './bulk-import.js';
+import { toAddress, toDevice, toScopes, type AddressRecord, type DeviceRecord } from './rows.js';
 import { Checkpointer } from './checkpointer.js';
 import { DiskReserve } from './disk-reserve.js';
 import type {
@@ -15,24 +16,16 @@ import type {
   LegacyCredential,
   NewDevice,
   Revocation,
-  Scope,
   StoredEvent,
   UsageUpdate,
 } from './types.js';
 
 /* Raw row shapes as SQLite returns them. */
-interface AddressRecord { id: number; address: string; salt: Buffer; generation: number; created_at: number }
 /** Credential reads are on the login path: array rows skip building a keyed object per read. */
 type CredentialTuple = [
   id: number, state: CredentialView['state'], retiredAt: number | null, addressId: number, deviceId: number,
   kind: DeviceRow['kind'], name: string, deviceState: DeviceRow['state'], scopes: string, expiresAt: number | null,
 ];
-interface DeviceRecord {
-  id: number; address_id: number; kind: DeviceRow['kind']; name: string; user: string | null; scopes: string;
-  state: DeviceRow['state']; created_at: number; created_by: string | null; expires_at: number | null;
-  revoked_at: number | null; last_used_at: number | null; last_used_protocol: string | null;
-  last_used_ip: string | null; last_used_client: string | null;
-}
 interface EventRecord {
   id: number; at: number; last_at: number; count: number; type: string; address: string | null;
   device_id: number | null; device_name: string | null; reason: string | null; protocol: string | null;
@@ -492,33 +485,8 @@ function prepare(db: Db) {
   };
 }
 
-function toAddress(row: AddressRecord): AddressRow {
-  return { id: row.id, address: row.address, salt: row.salt, generation: row.generation, createdAt: row.created_at };
-}
-
-/** Scope lists are a handful of distinct strings: parse each once. */
-const scopeLists = new Map<string, Scope[]>();
-function toScopes(text: string): Scope[] {
-  let scopes = scopeLists.get(text);
-  if (!scopes) {
-    scopes = Object.freeze(text === '' ? [] : (text.split(',') as Scope[])) as Scope[];
-    if (scopeLists.size < 64) scopeLists.set(text, scopes);
-  }
-  return scopes;
-}
-
 function toCredential([id, state, retiredAt, addressId, deviceId, kind, name, deviceState, scopes, expiresAt]: CredentialTuple): CredentialView {
   return { id, state, retiredAt, addressId, deviceId, deviceKind: kind, deviceName: name, deviceState, scopes: toScopes(scopes), expiresAt };
-}
-
-function toDevice(row: DeviceRecord): DeviceRow {
-  return {
-    id: row.id, addressId: row.address_id, kind: row.kind, name: row.name, user: row.user, scopes: toScopes(row.scopes),
-    state: row.state, createdAt: row.created_at, createdBy: row.created_by, expiresAt: row.expires_at, revokedAt: row.revoked_at,
-    lastUse: row.last_used_at === null
-      ? null
-      : { at: row.last_used_at, protocol: row.last_used_protocol ?? '', ip: row.last_used_ip ?? '', client: row.last_used_client },
-  };
 }
 
 function toEvent(row: EventRecord): StoredEvent {

@@ -1,8 +1,8 @@
 /**
- * What the store keeps and the interface the rest of devicepass uses. The
- * store knows SQL and nothing about protocols or hashing; a shared database
- * (PostgreSQL with LISTEN/NOTIFY for the revocation journal) can implement
- * the same interface later.
+ * What the store keeps, and the synchronous interface of the SQLite store.
+ * The rest of devicepass uses the driver interfaces of driver.ts, which the
+ * SQLite store is adapted to (sqlite-driver.ts) and PostgreSQL implements
+ * (postgres/). The store knows SQL and nothing about protocols or hashing.
  */
 export type Scope = 'imap' | 'smtp' | 'pop3';
 export const SCOPES: readonly Scope[] = ['imap', 'smtp', 'pop3'];

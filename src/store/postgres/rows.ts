@@ -4,18 +4,14 @@
  * SQLite store hands up.
  */
 import type { InvitationRow, InvitationState } from '../invitations.js';
-import type { AddressRow, CredentialView, DeviceRow, Scope, StoredEvent } from '../types.js';
+import { toScopes } from '../rows.js';
+import type { CredentialView, DeviceRow, Scope, StoredEvent } from '../types.js';
 
-export interface AddressRecord { id: number; address: string; salt: Buffer; generation: number; created_at: number }
+export { toAddress, toDevice, toScopes, type AddressRecord, type DeviceRecord } from '../rows.js';
+
 export interface CredentialRecord {
   id: number; state: CredentialView['state']; retired_at: number | null; address_id: number; device_id: number;
   kind: DeviceRow['kind']; name: string; device_state: DeviceRow['state']; scopes: string; expires_at: number | null;
-}
-export interface DeviceRecord {
-  id: number; address_id: number; kind: DeviceRow['kind']; name: string; user: string | null; scopes: string;
-  state: DeviceRow['state']; created_at: number; created_by: string | null; expires_at: number | null;
-  revoked_at: number | null; last_used_at: number | null; last_used_protocol: string | null;
-  last_used_ip: string | null; last_used_client: string | null;
 }
 export interface EventRecord {
   id: number; at: number; last_at: number; count: number; type: string; address: string | null;
@@ -35,35 +31,10 @@ export const CREDENTIAL_SELECT = `SELECT
   d.kind, d.name, d.state AS device_state, d.scopes, d.expires_at
   FROM credential c JOIN device d ON d.id = c.device_id`;
 
-/** Scope lists are a handful of distinct strings: parse each once. */
-const scopeLists = new Map<string, Scope[]>();
-export function toScopes(text: string): Scope[] {
-  let scopes = scopeLists.get(text);
-  if (!scopes) {
-    scopes = Object.freeze(text === '' ? [] : (text.split(',') as Scope[])) as Scope[];
-    if (scopeLists.size < 64) scopeLists.set(text, scopes);
-  }
-  return scopes;
-}
-
-export function toAddress(row: AddressRecord): AddressRow {
-  return { id: row.id, address: row.address, salt: row.salt, generation: row.generation, createdAt: row.created_at };
-}
-
 export function toCredential(row: CredentialRecord): CredentialView {
   return {
     id: row.id, state: row.state, retiredAt: row.retired_at, addressId: row.address_id, deviceId: row.device_id,
     deviceKind: row.kind, deviceName: row.name, deviceState: row.device_state, scopes: toScopes(row.scopes), expiresAt: row.expires_at,
-  };
-}
-
-export function toDevice(row: DeviceRecord): DeviceRow {
-  return {
-    id: row.id, addressId: row.address_id, kind: row.kind, name: row.name, user: row.user, scopes: toScopes(row.scopes),
-    state: row.state, createdAt: row.created_at, createdBy: row.created_by, expiresAt: row.expires_at, revokedAt: row.revoked_at,
-    lastUse: row.last_used_at === null
-      ? null
-      : { at: row.last_used_at, protocol: row.last_used_protocol ?? '', ip: row.last_used_ip ?? '', client: row.last_used_client },
   };
 }
 
