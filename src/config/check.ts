@@ -59,15 +59,17 @@ function checkStore(store: Config['store'], errors: ConfigFinding[]): void {
     errors.push({ key: 'store.url', message: 'driver = "postgres" needs url (or the PGHOST / PGDATABASE environment variables)' });
     return;
   }
-  if (store.url === '') return;
-  let url: URL | null = null;
-  try {
-    url = new URL(store.url);
-  } catch {
-    // fall through
+  for (const key of ['url', 'feed_url'] as const) {
+    if (store[key] !== '' && !isPostgresUrl(store[key])) errors.push({ key: `store.${key}`, message: 'not a postgres:// URL' });
   }
-  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
-    errors.push({ key: 'store.url', message: 'not a postgres:// URL' });
+}
+
+function isPostgresUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'postgres:' || url.protocol === 'postgresql:';
+  } catch {
+    return false;
   }
 }
 
@@ -165,7 +167,7 @@ export function isLoopbackHost(host: string): boolean {
 
 const SECRET_KEYS = new Set(['master_password', 'nginx_secret']);
 /** Values that may carry a password inside them: shown with it masked. */
-const URL_KEYS = new Set(['store.url']);
+const URL_KEYS = new Set(['store.url', 'store.feed_url']);
 
 /**
  * The effective configuration as it could be written back: every default

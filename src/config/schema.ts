@@ -116,6 +116,11 @@ export const configSchema = z.strictObject({
     driver: z.enum(['sqlite', 'postgres']).default('sqlite'),
     /** postgres://user:password@host:port/database; parts left out come from the PG* environment variables. */
     url: z.string().default(''),
+    /**
+     * Where the journal feed connects, when not through `url`: LISTEN needs a
+     * session of its own, which a transaction-pooling PgBouncer does not keep.
+     */
+    feed_url: z.string().default(''),
     /** Connections this node keeps to PostgreSQL for logins and administration (LISTEN has one more of its own). */
     pool_size: z.number().int().min(2).max(200).default(10),
     /** How long a node's lease lasts: a node that could not renew it for this long no longer trusts its cache. */

@@ -23,7 +23,7 @@ const DRIVERS: Readonly<Record<Config['store']['driver'], Opener>> = {
     const { openClusterDriver } = await import('./postgres/cluster.js');
     return openClusterDriver({
       url: config.store.url, maxEvents: config.auth.event_max_rows, log, poolSize: config.store.pool_size, leaseMs: config.store.lease,
-      cacheSize: config.auth.cache_size,
+      cacheSize: config.auth.cache_size, ...(config.store.feed_url ? { feedUrl: config.store.feed_url } : {}),
     });
   },
 };

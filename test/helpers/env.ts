@@ -49,9 +49,26 @@ export function testConfig(dir: string, overrides: Tree = {}): Config {
   return buildConfig(deepMerge({ data_dir: dir, hashing: FAST_HASHING, log: { level: 'silent' }, ...NO_FRONTS }, overrides));
 }
 
-/** Writes a TOML config for a daemon process (network fronts off) and returns its path; `extra` must not repeat [imap], [pop3], [smtp], [http] or [web]. */
-export function writeConfig(dir: string, extra = ''): string {
+/** The TOML body of each network front's section; a front not named stays off. */
+export type FrontSections = Partial<Record<'imap' | 'pop3' | 'smtp' | 'http' | 'web', string>>;
+
+const FRONTS_OFF: Required<FrontSections> = {
+  imap: 'listen = []\nlisten_tls = []',
+  pop3: 'listen = []\nlisten_tls = []',
+  smtp: 'listen = []\nlisten_tls = []',
+  http: 'listen = []',
+  web: 'listen = []',
+};
+
+/**
+ * Writes a TOML config for a daemon process (network fronts off unless
+ * `fronts` turns one on) and returns its path; `extra` must not repeat
+ * [imap], [pop3], [smtp], [http] or [web] (their subsections, such as
+ * [imap.upstream], are fine).
+ */
+export function writeConfig(dir: string, extra = '', fronts: FrontSections = {}): string {
   const file = path.join(dir, 'devicepass.toml');
+  const sections = Object.entries({ ...FRONTS_OFF, ...fronts }).map(([name, body]) => `[${name}]\n${body}`).join('\n');
   writeFileSync(
     file,
     `data_dir = ${JSON.stringify(dir)}
@@ -61,19 +78,7 @@ level = "info"
 memory_kib = ${FAST_HASHING.memory_kib}
 iterations = ${FAST_HASHING.iterations}
 parallelism = 1
-[imap]
-listen = []
-listen_tls = []
-[pop3]
-listen = []
-listen_tls = []
-[smtp]
-listen = []
-listen_tls = []
-[http]
-listen = []
-[web]
-listen = []
+${sections}
 ${extra}
 `,
   );

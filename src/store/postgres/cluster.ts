@@ -27,6 +27,8 @@ export interface ClusterDriverOptions {
   leaseMs: number;
   /** Credential rows and address rows the mirror holds at most. */
   cacheSize: number;
+  /** `[store] feed_url`: the journal feed's own way to PostgreSQL (default: url). */
+  feedUrl?: string;
 }
 
 /** The share of a lease a node counts on: its clock may run a little slower than the database's. */
@@ -57,6 +59,7 @@ export class NodeLease {
   #stopped = false;
   readonly #lapseListeners: Array<() => void> = [];
   #held = false;
+  #renewing = false;
 
   constructor(pool: PgPool, feed: PgJournalFeed, leaseMs: number, log: Logger) {
     this.#pool = pool;
@@ -99,6 +102,17 @@ export class NodeLease {
     if (this.#stopped) return;
     // a lease that ran out (the process was stalled, renewals failed) is found out before a new one is counted on
     this.held();
+    // one renewal at a time: those sent into a partition must not pile up behind each other
+    if (this.#renewing) return;
+    this.#renewing = true;
+    try {
+      await this.#renewOnce(first);
+    } finally {
+      this.#renewing = false;
+    }
+  }
+
+  async #renewOnce(first: boolean): Promise<void> {
     // deaf to changes made elsewhere: let the lease lapse so no one waits on this node and its mirror goes
     if (!this.#feed.connected && !first) {
       this.held();
@@ -106,12 +120,13 @@ export class NodeLease {
     }
     const sentAt = performance.now();
     try {
-      await this.#pool.query({
+      // on the feed's own connection, right after it read the journal: a node renews only what it has heard
+      await this.#feed.caughtUp((seq) => ({
         name: 'devicepass-lease',
         text: `INSERT INTO node (id, seq, lease_until, host) VALUES ($1, $2, now() + $3 * interval '1 millisecond', $4)
           ON CONFLICT (id) DO UPDATE SET seq = GREATEST(node.seq, excluded.seq), lease_until = excluded.lease_until`,
-        values: [this.id, this.#feed.appliedSeq, this.#leaseMs, hostname()],
-      });
+        values: [this.id, seq, this.#leaseMs, hostname()],
+      }), this.#leaseMs);
       // counted from before the request left: the database's lease ends later than this node's, never earlier
       if (this.#feed.connected) {
         this.#validUntil = sentAt + this.#leaseMs * LEASE_TRUST;
@@ -314,6 +329,7 @@ export async function openClusterDriver(options: ClusterDriverOptions): Promise<
     url: options.url, maxEvents: options.maxEvents, log: options.log, pool: { max: options.poolSize },
     // a change returns once every live node has taken it in
     afterChange: (seq) => (lease ? lease.settled(seq) : Promise.resolve()),
+    ...(options.feedUrl ? { feed: { url: options.feedUrl } } : {}),
   });
   lease = new NodeLease(base.pool, base.feed, options.leaseMs, options.log);
   const reads = new MirroredReads(base.reads, lease, options.cacheSize);

@@ -27,7 +27,7 @@ export interface PostgresDriverOptions {
   /** See PgAdminStoreOptions.afterChange. */
   afterChange?: (seq: number) => Promise<void>;
   /** See PgJournalFeedOptions. */
-  feed?: { fromSeq?: number; pollIntervalMs?: number; backoffMs?: { first: number; cap: number } };
+  feed?: { url?: string; fromSeq?: number; pollIntervalMs?: number; backoffMs?: { first: number; cap: number } };
   journalRetentionMs?: number;
 }
 

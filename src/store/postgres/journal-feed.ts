@@ -101,6 +101,36 @@ export class PgJournalFeed implements RevocationFeed {
     await client?.end().catch(() => {});
   }
 
+  /**
+   * Reads the journal up to now, then runs `statement` on this same
+   * connection with the seq taken in. Its answer proves what a flag cannot:
+   * that the feed's connection carried a round trip just now, after every
+   * change committed before the read was taken in. A statement given no
+   * answer within `timeoutMs` counts the connection as lost (a partition
+   * sends neither an error nor a reset), so the feed reconnects.
+   */
+  async caughtUp<R extends pg.QueryResultRow>(statement: (seq: number) => pg.QueryConfig, timeoutMs: number): Promise<pg.QueryResult<R>> {
+    const client = this.#client;
+    if (!client) throw new StoreUnavailableError('journal feed: not connected to PostgreSQL');
+    // one reader at a time: wake-ups meanwhile read once more afterwards
+    while (this.#reading) await this.#reading.catch(() => {});
+    const work = (async () => {
+      await this.#read(client, timeoutMs);
+      // query_timeout per statement is read by pg's Client.query, though its QueryConfig type leaves it out
+      return client.query<R>({ ...statement(this.appliedSeq), query_timeout: timeoutMs } as pg.QueryConfig);
+    })();
+    this.#reading = work.then(() => undefined, () => undefined).finally(() => {
+      this.#reading = null;
+      if (this.#again) this.#wake();
+    });
+    try {
+      return await work;
+    } catch (err) {
+      if (/Query read timeout/.test((err as Error).message)) this.#lost(client, err as Error);
+      throw err;
+    }
+  }
+
   /** Reads what is new now (a caller that knows a change committed need not wait for the notification). */
   async catchUp(): Promise<void> {
     this.#wake();
@@ -195,12 +225,15 @@ export class PgJournalFeed implements RevocationFeed {
     } while (this.#again);
   }
 
-  async #read(client: pg.Client): Promise<void> {
+  async #read(client: pg.Client, timeoutMs?: number): Promise<void> {
     const limit = this.#options.batchSize ?? 1_000;
     for (;;) {
-      const { rows } = await client.query<JournalRecord>(
-        { name: 'dp_journal_since', text: 'SELECT seq, address, device_id, reason, cuts FROM revocation WHERE seq > $1 ORDER BY seq LIMIT $2', values: [this.#last, limit] },
-      );
+      const { rows } = await client.query<JournalRecord>({
+        name: 'dp_journal_since',
+        text: 'SELECT seq, address, device_id, reason, cuts FROM revocation WHERE seq > $1 ORDER BY seq LIMIT $2',
+        values: [this.#last, limit],
+        ...(timeoutMs ? { query_timeout: timeoutMs } : {}),
+      } as pg.QueryConfig);
       if (rows.length === 0) return;
       for (const row of rows) {
         const entry: JournalEntry = { seq: row.seq, address: row.address, deviceId: row.device_id, reason: row.reason, cuts: row.cuts };

@@ -202,6 +202,13 @@ export class PgPool {
     return this.#scrubbed(err);
   }
 
+  /** A statement that got no answer in time: the server is as good as gone, for health() too. */
+  unanswered(what: string, ms: number): StoreUnavailableError {
+    const err = new StoreUnavailableError(`PostgreSQL at ${this.location} did not answer ${what} within ${ms} ms`);
+    this.#failed(err);
+    return err;
+  }
+
   scrub(text: string): string {
     let out = text;
     for (const secret of this.#secrets) out = out.split(secret).join('***');

@@ -5,9 +5,10 @@
  * the peek reads answer UNKNOWN, and the cluster layer (an in-memory mirror
  * kept current by the journal) wraps it to answer them.
  */
+import type pg from 'pg';
 import { UNKNOWN, type LoginReads, type Unknown } from '../driver.js';
 import type { AddressRow, CredentialView, LegacyCredential } from '../types.js';
-import type { PgPool } from './pool.js';
+import type { NamedQuery, PgPool } from './pool.js';
 import { ADDRESS_COLUMNS, CREDENTIAL_SELECT, toAddress, toCredential, type AddressRecord, type CredentialRecord } from './rows.js';
 
 const SQL = {
@@ -34,45 +35,67 @@ const SQL = {
   },
 } as const;
 
+/**
+ * How long a login waits for one read. A primary-key read answers in well
+ * under a millisecond; one that has not answered in this time is a database
+ * out of reach (a partition sends no error, and the pool's own timeouts are
+ * sized for administrative writes): the client gets a temporary failure now
+ * rather than a silent minute.
+ */
+export const LOGIN_READ_DEADLINE_MS = 2_000;
+
 export class PgLoginReads implements LoginReads {
   readonly #pool: PgPool;
+  readonly #deadlineMs: number;
 
-  constructor(pool: PgPool) {
+  constructor(pool: PgPool, deadlineMs = LOGIN_READ_DEADLINE_MS) {
     this.#pool = pool;
+    this.#deadlineMs = deadlineMs;
+  }
+
+  /** The query, or StoreUnavailableError once the deadline passed (the query itself runs on and is dropped). */
+  #query<R extends pg.QueryResultRow>(query: NamedQuery): Promise<pg.QueryResult<R>> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(this.#pool.unanswered('a login read', this.#deadlineMs)), this.#deadlineMs);
+    });
+    const answer = this.#pool.query<R>(query);
+    answer.catch(() => {}); // a late failure has nobody left to tell
+    return Promise.race([answer, late]).finally(() => clearTimeout(timer));
   }
 
   async findAddress(address: string): Promise<AddressRow | undefined> {
-    const { rows } = await this.#pool.query<AddressRecord>({ ...SQL.address, values: [address] });
+    const { rows } = await this.#query<AddressRecord>({ ...SQL.address, values: [address] });
     return rows[0] && toAddress(rows[0]);
   }
 
   async addressGeneration(addressId: number): Promise<number | undefined> {
-    const { rows } = await this.#pool.query<{ generation: number }>({ ...SQL.generation, values: [addressId] });
+    const { rows } = await this.#query<{ generation: number }>({ ...SQL.generation, values: [addressId] });
     return rows[0]?.generation;
   }
 
   async credentialById(id: number): Promise<CredentialView | undefined> {
-    const { rows } = await this.#pool.query<CredentialRecord>({ ...SQL.credentialById, values: [id] });
+    const { rows } = await this.#query<CredentialRecord>({ ...SQL.credentialById, values: [id] });
     return rows[0] && toCredential(rows[0]);
   }
 
   async credentialByDigest(addressId: number, digest: Buffer): Promise<CredentialView | undefined> {
-    const { rows } = await this.#pool.query<CredentialRecord>({ ...SQL.credentialByDigest, values: [addressId, digest] });
+    const { rows } = await this.#query<CredentialRecord>({ ...SQL.credentialByDigest, values: [addressId, digest] });
     return rows[0] && toCredential(rows[0]);
   }
 
   async digestParamSets(addressId: number): Promise<string[]> {
-    const { rows } = await this.#pool.query<{ params: string }>({ ...SQL.paramSets, values: [addressId] });
+    const { rows } = await this.#query<{ params: string }>({ ...SQL.paramSets, values: [addressId] });
     return rows.map((r) => r.params);
   }
 
   async pendingLegacy(addressId: number): Promise<LegacyCredential[]> {
-    const { rows } = await this.#pool.query<LegacyCredential>({ ...SQL.pendingLegacy, values: [addressId] });
+    const { rows } = await this.#query<LegacyCredential>({ ...SQL.pendingLegacy, values: [addressId] });
     return rows.map((r) => ({ id: r.id, scheme: r.scheme, hash: r.hash }));
   }
 
   async upgradeLegacy(credentialId: number, digest: Buffer, params: string): Promise<void> {
-    await this.#pool.query({ ...SQL.upgradeLegacy, values: [digest, params, credentialId] });
+    await this.#query({ ...SQL.upgradeLegacy, values: [digest, params, credentialId] });
   }
 
   peekAddress(_address: string): AddressRow | undefined | Unknown {

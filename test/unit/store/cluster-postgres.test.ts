@@ -5,6 +5,7 @@ import { createLogger } from '../../../src/log/logger.js';
 import { UNKNOWN, type StoreDriver } from '../../../src/store/driver.js';
 import { openClusterDriver } from '../../../src/store/postgres/cluster.js';
 import { skipPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
+import { startTcpProxy } from '../../helpers/tcp-proxy.js';
 
 const log = createLogger('silent');
 const PARAMS = 'm=1024,t=1,p=1';
@@ -22,8 +23,8 @@ describe.skipIf(skipPostgres)('several nodes on one PostgreSQL: leases, acknowle
     for (const driver of open.splice(0)) await driver.close();
   });
 
-  const node = async (url: string, leaseMs = 1000) => {
-    const driver = await openClusterDriver({ url, maxEvents: 1_000_000, log, poolSize: 4, leaseMs, cacheSize: 1000 });
+  const node = async (url: string, leaseMs = 1000, feedUrl?: string) => {
+    const driver = await openClusterDriver({ url, maxEvents: 1_000_000, log, poolSize: 4, leaseMs, cacheSize: 1000, ...(feedUrl ? { feedUrl } : {}) });
     open.push(driver);
     await driver.feed.start();
     return driver;
@@ -93,5 +94,38 @@ describe.skipIf(skipPostgres)('several nodes on one PostgreSQL: leases, acknowle
     expect(a.reads.peekCredential(proven!.id)).toBe(UNKNOWN);
     // the read still answers, from PostgreSQL
     expect(await a.reads.credentialById(proven!.id)).toMatchObject({ state: 'active' });
+  }, 30_000);
+
+  it('a node whose journal feed is cut off without an error (a partition of that one connection) stops renewing its lease, though its pool still answers', async () => {
+    const url = await server.createDatabase();
+    const path = await startTcpProxy('127.0.0.1', server.port);
+    try {
+      const feedUrl = new URL(url);
+      feedUrl.port = String(path.port);
+      const a = await node(url);
+      const b = await node(url, 1000, feedUrl.toString());
+      const address = await a.admin.addAddress('dave@example.com', randomBytes(16), 'test');
+      const digest = randomBytes(32);
+      const device = await a.admin.addDevice({ addressId: address.id, name: 'Phone', user: null, scopes: ['imap'], expiresAt: null, digest, params: PARAMS, actor: 'test' });
+      const proven = await b.reads.credentialByDigest(address.id, digest);
+      expect(b.reads.peekCredential(proven!.id)).not.toBe(UNKNOWN);
+
+      path.partition();
+      const started = performance.now();
+      await a.admin.revokeDevice(address.id, device.id, 'test');
+      const waited = performance.now() - started;
+      // B's feed heard nothing, yet B no longer vouches for the row from memory: its lease ran out with the renewals the feed could not carry
+      expect(b.reads.peekCredential(proven!.id)).toBe(UNKNOWN);
+      expect(await b.reads.credentialById(proven!.id)).toMatchObject({ deviceState: 'revoked' });
+      // A waited for B's lease to run out (about one lease), not for a give-up after several
+      expect(waited).toBeLessThan(2_000);
+      path.heal();
+      // and B takes the change in and holds its lease again once the path is back
+      for (let i = 0; i < 200 && !b.stats().leaseHeld; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(b.stats().leaseHeld).toBe(true);
+    } finally {
+      path.heal();
+      await path.close();
+    }
   }, 30_000);
 });
