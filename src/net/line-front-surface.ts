@@ -23,14 +23,21 @@ export interface LineFrontConnectionOptions {
   ticket: ConnectionTicket;
 }
 
-export interface LineFrontSpec<C extends FrontConnection> {
+/** What a front's connections share beyond ctx: made when the front starts, closed when it stops. */
+export interface FrontShared {
+  close(): void;
+}
+
+export interface LineFrontSpec<C extends FrontConnection, S extends FrontShared | null = null> {
   name: 'imap' | 'pop3';
   /** For the "listening" log line: "IMAP", "POP3". */
   label: string;
   section(config: Config): FrontSection;
   /** The protocol's "too many connections" line, CRLF included. */
   refusal: string | Buffer;
-  open(options: LineFrontConnectionOptions & { onClose: (connection: C) => void }): C;
+  /** POP3: its spare upstream connections; IMAP: nothing. */
+  shared(ctx: FrontContext): S;
+  open(options: LineFrontConnectionOptions & { onClose: (connection: C) => void; shared: S }): C;
 }
 
 /**
@@ -39,20 +46,21 @@ export interface LineFrontSpec<C extends FrontConnection> {
  * `listen_tls` address (implicit TLS), sharing the front's connection limits.
  * Null when both lists are empty, so the daemon skips it.
  */
-export function lineFrontSurface<C extends FrontConnection>(spec: LineFrontSpec<C>): SurfaceFactory {
+export function lineFrontSurface<C extends FrontConnection, S extends FrontShared | null>(spec: LineFrontSpec<C, S>): SurfaceFactory {
   return (ctx) => {
     const section = spec.section(ctx.config);
     return section.listen.length + section.listen_tls.length === 0 ? null : new LineFrontSurface(ctx, spec);
   };
 }
 
-class LineFrontSurface<C extends FrontConnection> implements Surface {
+class LineFrontSurface<C extends FrontConnection, S extends FrontShared | null> implements Surface {
   readonly name: string;
   readonly #ctx: FrontContext;
-  readonly #spec: LineFrontSpec<C>;
+  readonly #spec: LineFrontSpec<C, S>;
   readonly #listeners: Array<FrontListener<C>> = [];
+  #shared: S | null = null;
 
-  constructor(ctx: FrontContext, spec: LineFrontSpec<C>) {
+  constructor(ctx: FrontContext, spec: LineFrontSpec<C, S>) {
     this.name = spec.name;
     this.#ctx = ctx;
     this.#spec = spec;
@@ -70,6 +78,8 @@ class LineFrontSurface<C extends FrontConnection> implements Surface {
       maxUnauthenticated: section.max_unauthenticated,
       maxUnauthenticatedPerNetwork: section.max_unauthenticated_per_network,
     });
+    const shared = spec.shared(ctx);
+    this.#shared = shared;
     const plan = [...section.listen.map((a) => ({ address: a, implicitTls: false })), ...section.listen_tls.map((a) => ({ address: a, implicitTls: true }))];
     for (const { address, implicitTls } of plan) {
       const listener = new FrontListener<C>({
@@ -82,7 +92,7 @@ class LineFrontSurface<C extends FrontConnection> implements Surface {
         idleTimeoutMs: () => spec.section(ctx.config).idle_timeout,
         refusal: spec.refusal,
         open: ({ socket, endpoint, ticket, onClose }) =>
-          spec.open({ ctx, socket, implicitTls, endpoint, secureContext, refuseProxyHeader: !implicitTls, gate, ticket, onClose }),
+          spec.open({ ctx, socket, implicitTls, endpoint, secureContext, refuseProxyHeader: !implicitTls, gate, ticket, onClose, shared }),
       });
       this.#listeners.push(listener);
       const bound = await listener.listen(address);
@@ -95,6 +105,8 @@ class LineFrontSurface<C extends FrontConnection> implements Surface {
   }
 
   async stop(): Promise<void> {
+    this.#shared?.close();
+    this.#shared = null;
     await Promise.all(this.#listeners.map((l) => l.close()));
     this.#listeners.length = 0;
   }

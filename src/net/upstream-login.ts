@@ -60,34 +60,65 @@ export interface Opened<T> {
   readonly fields?: Record<string, unknown>;
 }
 
+/** A connection to the upstream, TLS already when implicit; `sockets` lists every layer for a failure to destroy. */
+export interface UpstreamConnection {
+  readonly socket: Socket;
+  readonly sockets: Socket[];
+  /** Wraps a layer in TLS to the upstream (after STARTTLS/STLS) and records it in `sockets`. */
+  startTls(socket: Socket): Promise<Socket>;
+}
+
+/** Connects to the upstream (TLS from the start when implicit); on failure nothing is left open. */
+export async function connectUpstream(upstream: MasterUpstream, options: UpstreamOptions): Promise<UpstreamConnection> {
+  const timeouts = { ...DEFAULT_UPSTREAM_TIMEOUTS, ...options.timeouts };
+  const sockets: Socket[] = [await connectTcp(upstream.host, upstream.port, timeouts.connectMs)];
+  const wrap = async (socket: Socket): Promise<Socket> => {
+    const secure = await startTls(socket, upstream.host, options, timeouts.connectMs);
+    sockets.push(secure);
+    return secure;
+  };
+  try {
+    const socket = upstream.tls === 'implicit' ? await wrap(sockets[0]!) : sockets[0]!;
+    return { socket, sockets, startTls: wrap };
+  } catch (err) {
+    for (const socket of sockets.reverse()) socket.destroy();
+    throw err;
+  }
+}
+
+/**
+ * The master login: on a new connection, or on `prepared` (a spare already
+ * connected and greeted, see spare-upstreams.ts), whose layers a failure
+ * destroys just the same.
+ */
 export async function openMasterSession<T>(
   upstream: MasterUpstream,
   login: MasterLogin,
   log: Logger,
   options: UpstreamOptions,
   converse: (c: Conversation) => Promise<Opened<T>>,
+  prepared?: UpstreamConnection,
 ): Promise<Opened<T>> {
   const timeouts = { ...DEFAULT_UPSTREAM_TIMEOUTS, ...options.timeouts };
   const started = performance.now();
   const where = `${upstream.host}:${upstream.port}`;
-  if (upstream.master_user === '') throw new UpstreamError('refused', `no [${login.section}.upstream] master_user is configured`);
-  if ([login.address, upstream.master_user, upstream.master_password].some((s) => s.includes('\0'))) {
-    throw new UpstreamError('refused', 'a NUL in the address or master credentials cannot be sent in SASL PLAIN');
+  const refusal = upstream.master_user === ''
+    ? `no [${login.section}.upstream] master_user is configured`
+    : [login.address, upstream.master_user, upstream.master_password].some((s) => s.includes('\0'))
+      ? 'a NUL in the address or master credentials cannot be sent in SASL PLAIN'
+      : null;
+  if (refusal) {
+    for (const socket of prepared?.sockets ?? []) socket.destroy();
+    throw new UpstreamError('refused', refusal);
   }
-  const sockets: Socket[] = [await connectTcp(upstream.host, upstream.port, timeouts.connectMs)];
+  const connection = prepared ?? (await connectUpstream(upstream, options));
   try {
-    const wrap = async (socket: Socket): Promise<Socket> => {
-      const secure = await startTls(socket, upstream.host, options, timeouts.connectMs);
-      sockets.push(secure);
-      return secure;
-    };
-    const socket = upstream.tls === 'implicit' ? await wrap(sockets[0]!) : sockets[0]!;
     const plainResponse = Buffer.from(`${login.address}\0${upstream.master_user}\0${upstream.master_password}`, 'utf8').toString('base64');
-    const opened = await converse({ socket, timeouts, plainResponse, startTls: wrap });
-    log.debug({ upstream: where, address: login.address, session: login.sessionId, ...opened.fields, ms: Math.round(performance.now() - started) }, `upstream ${login.protocol} session open`);
+    const opened = await converse({ socket: connection.socket, timeouts, plainResponse, startTls: connection.startTls });
+    log.debug({ upstream: where, address: login.address, session: login.sessionId, spare: prepared !== undefined, ...opened.fields, ms: Math.round(performance.now() - started) }, `upstream ${login.protocol} session open`);
     return opened;
   } catch (err) {
-    for (const socket of sockets.reverse()) socket.destroy();
+    for (const socket of [...connection.sockets].reverse()) socket.destroy();
     const failure = err instanceof UpstreamError ? err : new UpstreamError('protocol', `upstream login failed: ${String(err)}`, { cause: err });
     log.debug({ upstream: where, address: login.address, session: login.sessionId, reason: failure.reason, err: failure.message }, `upstream ${login.protocol} session failed`);
     throw failure;

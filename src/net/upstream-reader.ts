@@ -84,6 +84,11 @@ export class UpstreamReader<R> {
     return this.#reader.buffered;
   }
 
+  /** Whether the upstream closed, failed or broke the protocol since this reader started. */
+  get failed(): boolean {
+    return this.#failure !== null;
+  }
+
   /** Stops reading and gives the unread bytes back to the socket; they are the first it emits to the next reader. */
   release(): Socket {
     const { socket } = this;

@@ -14,6 +14,7 @@ import { composeContinuation, composeMultiline, composeStatus } from './compose.
 import { loggableArguments, resolveCommand } from './dispatch.js';
 import { runLogin } from './login-flow.js';
 import { GOODBYES, GREETING, REPLIES } from './replies.js';
+import type { Pop3Spares } from './upstream.js';
 
 /**
  * Longest line before login, CRLF included. RFC 2449 allows commands of 255
@@ -24,6 +25,8 @@ export const MAX_LINE_BYTES = 2048;
 
 export interface Pop3ConnectionOptions extends LineFrontConnectionOptions {
   readonly onClose: (connection: Pop3Connection) => void;
+  /** The front's spare upstream connections. */
+  readonly shared: Pop3Spares | null;
 }
 
 const POP3: LineProtocol = {
@@ -42,6 +45,7 @@ const LINE_TOO_LONG = composeStatus(GOODBYES.lineTooLong);
 
 export class Pop3Connection extends LineFrontConnection<Buffer> {
   readonly #onClose: (connection: Pop3Connection) => void;
+  readonly #spares: Pop3Spares | null;
   readonly #context: CommandContext;
   #framer = new LineFramer(MAX_LINE_BYTES);
   #pendingUser: Buffer | null = null;
@@ -49,6 +53,7 @@ export class Pop3Connection extends LineFrontConnection<Buffer> {
   constructor(options: Pop3ConnectionOptions) {
     super(options, POP3);
     this.#onClose = options.onClose;
+    this.#spares = options.shared;
     this.#context = this.#makeContext();
   }
 
@@ -139,6 +144,6 @@ export class Pop3Connection extends LineFrontConnection<Buffer> {
 
   async #login(credentials: Credentials): Promise<CommandResult> {
     if (!this.credentialsAllowed) return REPLIES.privacyRequired;
-    return this.login<CommandResult>((input) => runLogin(input, credentials), REPLIES.internal);
+    return this.login<CommandResult>((input) => runLogin(input, credentials, this.#spares), REPLIES.internal);
   }
 }

@@ -9,7 +9,7 @@ import { ProxiedSession, type Goodbyes } from '../net/proxied-session.js';
 import type { CommandResult, Credentials } from './commands/types.js';
 import { composeStatus } from './compose.js';
 import { GOODBYES, REPLIES } from './replies.js';
-import { openPop3Upstream } from './upstream.js';
+import { openPop3Session, type Pop3Spares } from './upstream.js';
 
 export type LoginFlowInput = FrontLoginInput;
 export type LoginOutcome = FrontLoginOutcome<CommandResult>;
@@ -18,7 +18,7 @@ const SESSION_GOODBYES: Goodbyes = { revoked: composeStatus(GOODBYES.revoked), s
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export async function runLogin(input: LoginFlowInput, credentials: Credentials): Promise<LoginOutcome> {
+export async function runLogin(input: LoginFlowInput, credentials: Credentials, spares: Pop3Spares | null = null): Promise<LoginOutcome> {
   const { ctx, endpoint } = input;
   const address = decode(credentials.username);
   const password = decode(credentials.password);
@@ -43,7 +43,7 @@ export async function runLogin(input: LoginFlowInput, credentials: Credentials):
     goodbyes: SESSION_GOODBYES,
     open: async () => {
       const login = { address: result.address, clientIp: endpoint.clientIp, clientPort: endpoint.clientPort, sessionId: input.sessionId };
-      return { socket: await openPop3Upstream(ctx.config.pop3.upstream, login, sessionLog), value: null };
+      return { socket: await openPop3Session(ctx.config.pop3.upstream, login, sessionLog, spares), value: null };
     },
   });
   if (opened.kind === 'gone' || (opened.kind === 'ready' && !input.isOpen())) {

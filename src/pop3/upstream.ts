@@ -13,13 +13,18 @@
  * read; with STLS, STLS goes first (it carries nothing) and XCLIENT and AUTH
  * together right after the handshake. Nothing is ever sent behind STLS
  * before the handshake.
+ *
+ * A spare connection (src/net/spare-upstreams.ts) has its greeting read and
+ * STLS done ahead of time: the login then sends XCLIENT (when the greeting
+ * offered it) and AUTH, and waits for their answers only.
  */
 import type { Socket } from 'node:net';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import { LineFramer, LineTooLongError } from '../net/line-framer.js';
+import type { SpareConnection, SpareUpstreams } from '../net/spare-upstreams.js';
 import { UpstreamError } from '../net/upstream-error.js';
-import { openMasterSession, type UpstreamOptions } from '../net/upstream-login.js';
+import { connectUpstream, DEFAULT_UPSTREAM_TIMEOUTS, openMasterSession, type UpstreamConnection, type UpstreamOptions, type UpstreamTimeouts } from '../net/upstream-login.js';
 import { UpstreamReader } from '../net/upstream-reader.js';
 
 /** Who is logging in, and from where: passed upstream so Dovecot logs (and throttles) the real client. */
@@ -35,11 +40,90 @@ type UpstreamConfig = Config['pop3']['upstream'];
 /** RFC 2449 says 512 octets for a response line; a little room for servers that say more in a greeting. */
 const MAX_RESPONSE_LINE = 4096;
 
-export async function openPop3Upstream(upstream: UpstreamConfig, login: Pop3UpstreamLogin, log: Logger, options: UpstreamOptions = {}): Promise<Socket> {
-  const opened = await openMasterSession(upstream, { section: 'pop3', protocol: 'POP3', ...login }, log, options, async ({ socket, timeouts, plainResponse, startTls }) => {
+/** A connection to the POP3 upstream with its greeting read and STLS done, nothing else sent. */
+export class Pop3Spare implements SpareConnection {
+  readonly connection: UpstreamConnection;
+  readonly reader: UpstreamReader<string>;
+  readonly greeting: string;
+
+  constructor(connection: UpstreamConnection, reader: UpstreamReader<string>, greeting: string) {
+    this.connection = connection;
+    this.reader = reader;
+    this.greeting = greeting;
+  }
+
+  get socket(): Socket {
+    return this.reader.socket;
+  }
+
+  get sockets(): readonly Socket[] {
+    return this.connection.sockets;
+  }
+
+  usable(): boolean {
+    return !this.socket.destroyed && !this.reader.failed && this.reader.buffered === 0;
+  }
+
+  destroy(): void {
+    for (const socket of [...this.connection.sockets].reverse()) socket.destroy();
+  }
+}
+
+export type Pop3Spares = SpareUpstreams<UpstreamConfig, Pop3Spare>;
+
+/** Opens a spare: connect, greeting, STLS when configured. */
+export async function greetPop3Upstream(upstream: UpstreamConfig, options: UpstreamOptions = {}): Promise<Pop3Spare> {
+  const timeouts = { ...DEFAULT_UPSTREAM_TIMEOUTS, ...options.timeouts };
+  const connection = await connectUpstream(upstream, options);
+  try {
+    let conn = reader(connection.socket);
+    const greeting = expectOk(await conn.read('greeting', timeouts.stepMs), 'greeting', 'unreachable');
+    if (upstream.tls === 'starttls') {
+      conn.write('STLS\r\n');
+      expectOk(await conn.read('STLS', timeouts.stepMs), 'STLS', 'tls');
+      if (conn.buffered > 0) throw new UpstreamError('protocol', 'upstream sent data after its STLS answer');
+      conn = reader(await connection.startTls(conn.release()));
+    }
+    return new Pop3Spare(connection, conn, greeting);
+  } catch (err) {
+    for (const socket of [...connection.sockets].reverse()) socket.destroy();
+    throw err;
+  }
+}
+
+/**
+ * The upstream session for a login: on a spare when one is ready, else on a
+ * new connection. A spare the upstream dropped in the meantime is retried
+ * once on a new connection; the master login's own refusal is not. Only
+ * after a success is a spare opened for the next login.
+ */
+export async function openPop3Session(upstream: UpstreamConfig, login: Pop3UpstreamLogin, log: Logger, spares: Pop3Spares | null): Promise<Socket> {
+  const spare = spares?.take(upstream) ?? null;
+  let socket: Socket;
+  try {
+    socket = await openPop3Upstream(upstream, login, log, {}, spare ?? undefined);
+  } catch (err) {
+    if (!spare || !(err instanceof UpstreamError) || err.reason !== 'unreachable') throw err;
+    socket = await openPop3Upstream(upstream, login, log);
+  }
+  spares?.replenish(upstream);
+  return socket;
+}
+
+export async function openPop3Upstream(upstream: UpstreamConfig, login: Pop3UpstreamLogin, log: Logger, options: UpstreamOptions = {}, spare?: Pop3Spare): Promise<Socket> {
+  const loginLines = (withXclient: boolean, plainResponse: string) =>
+    `${withXclient ? `XCLIENT ADDR=${login.clientIp} PORT=${login.clientPort} SESSION=${login.sessionId}\r\n` : ''}AUTH PLAIN ${plainResponse}\r\n`;
+  const master = { section: 'pop3', protocol: 'POP3', ...login };
+  if (spare) {
+    const opened = await openMasterSession(upstream, master, log, options, async ({ timeouts, plainResponse }) => {
+      const xclient = offersXclient(spare.greeting);
+      spare.reader.write(loginLines(xclient, plainResponse));
+      return finishLogin(spare.reader, { sent: xclient, offered: xclient }, timeouts);
+    }, spare.connection);
+    return opened.socket;
+  }
+  const opened = await openMasterSession(upstream, master, log, options, async ({ socket, timeouts, plainResponse, startTls }) => {
     let conn = reader(socket);
-    const loginLines = (withXclient: boolean) =>
-      `${withXclient ? `XCLIENT ADDR=${login.clientIp} PORT=${login.clientPort} SESSION=${login.sessionId}\r\n` : ''}AUTH PLAIN ${plainResponse}\r\n`;
     let greeting: string;
     let xclientSent: boolean;
     if (upstream.tls === 'starttls') {
@@ -51,26 +135,30 @@ export async function openPop3Upstream(upstream: UpstreamConfig, login: Pop3Upst
       conn = reader(await startTls(conn.release()));
       // RFC 2595 has no second greeting: the plaintext one is all there is to judge XCLIENT by
       xclientSent = offersXclient(greeting);
-      conn.write(loginLines(xclientSent));
+      conn.write(loginLines(xclientSent, plainResponse));
     } else {
       // the greeting is not known yet, so XCLIENT goes out regardless: a server not offering it
       // (Dovecot outside login_trusted_networks) refuses it, and only the address it would have logged is lost
       xclientSent = true;
-      conn.write(loginLines(true));
+      conn.write(loginLines(true, plainResponse));
       greeting = expectOk(await conn.read('greeting', timeouts.stepMs), 'greeting', 'unreachable');
     }
-    const xclient = offersXclient(greeting);
-    if (xclientSent) {
-      const answer = await conn.read('XCLIENT', timeouts.stepMs);
-      if (xclient) expectOk(answer, 'XCLIENT', 'refused');
-      else if (!isStatus(answer)) throw new UpstreamError('protocol', `upstream answered XCLIENT with ${describe(answer)}`);
-    }
-    const answer = await conn.read('AUTH', timeouts.authMs);
-    if (answer.startsWith('+ ') || answer === '+') throw new UpstreamError('protocol', 'upstream asked for more than one SASL PLAIN response');
-    expectOk(answer, 'the master login', 'refused');
-    return { socket: conn.release(), value: null, fields: { xclient } };
+    return finishLogin(conn, { sent: xclientSent, offered: offersXclient(greeting) }, timeouts);
   });
   return opened.socket;
+}
+
+/** The answers to XCLIENT (when sent) and AUTH PLAIN; the socket, released, right after the login's +OK. */
+async function finishLogin(conn: UpstreamReader<string>, xclient: { sent: boolean; offered: boolean }, timeouts: UpstreamTimeouts) {
+  if (xclient.sent) {
+    const answer = await conn.read('XCLIENT', timeouts.stepMs);
+    if (xclient.offered) expectOk(answer, 'XCLIENT', 'refused');
+    else if (!isStatus(answer)) throw new UpstreamError('protocol', `upstream answered XCLIENT with ${describe(answer)}`);
+  }
+  const answer = await conn.read('AUTH', timeouts.authMs);
+  if (answer.startsWith('+ ') || answer === '+') throw new UpstreamError('protocol', 'upstream asked for more than one SASL PLAIN response');
+  expectOk(answer, 'the master login', 'refused');
+  return { socket: conn.release(), value: null, fields: { xclient: xclient.offered } };
 }
 
 function offersXclient(greeting: string): boolean {

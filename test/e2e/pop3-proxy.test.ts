@@ -6,7 +6,7 @@ import Pop3Command from 'node-pop3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { openPop3Upstream } from '../../src/pop3/upstream.js';
+import { greetPop3Upstream, openPop3Upstream } from '../../src/pop3/upstream.js';
 import { tempDir, testConfig } from '../helpers/env.js';
 import { RawImap as RawLines } from '../helpers/imap-raw-client.js';
 import { dovecotPop3Installed, startDovecot, type DovecotInstance } from './helpers/dovecot.js';
@@ -150,6 +150,24 @@ describe.skipIf(!canRun)('the pipelined master login at a real Dovecot POP3', ()
       expect(await statThrough(await open(dovecot))).toMatch(/^\+OK \d+ \d+$/);
       await dovecot.waitForLog(/pop3-login: Info: Login: user=<alice@example\.com>, method=PLAIN, rip=127\.0\.0\.1/);
       expect(dovecot.log()).not.toContain('192.0.2.7');
+    } finally {
+      await dovecot.stop();
+    }
+  });
+
+  it('on a spare greeted ahead of time, plaintext and over STLS: Dovecot takes XCLIENT and the master login, and the session answers', async () => {
+    const dovecot = await startDovecot({ pop3: true, tls: true });
+    try {
+      for (const tls of ['none', 'starttls'] as const) {
+        const upstream = { host: dovecot.host, port: dovecot.pop3Port!, tls, master_user: dovecot.masterUser, master_password: dovecot.masterPassword };
+        const spare = await greetPop3Upstream(upstream, { ca: dovecot.ca! });
+        // greeted, then left waiting as a spare is, before a login takes it
+        await new Promise((r) => setTimeout(r, 200));
+        expect(spare.usable()).toBe(true);
+        const socket = await openPop3Upstream(upstream, { ...login, sessionId: `e2e-spare-${tls}` }, silentLogger, { ca: dovecot.ca! }, spare);
+        expect(await statThrough(socket)).toMatch(/^\+OK \d+ \d+$/);
+        await dovecot.waitForLog(new RegExp(`pop3-login: Info: Login: user=<alice@example\\.com>, method=PLAIN, rip=192\\.0\\.2\\.7, lip=127\\.0\\.0\\.1.*${tls === 'starttls' ? 'TLS' : ''}`));
+      }
     } finally {
       await dovecot.stop();
     }

@@ -26,6 +26,8 @@ export interface FakePop3Session {
   closed: Promise<void>;
   /** Every line received after login. */
   commands: string[];
+  /** The command words received before login, in order (never their arguments: AUTH carries the master password). */
+  preLogin: string[];
 }
 
 /** The one message in every mailbox. */
@@ -33,6 +35,8 @@ export const FAKE_MESSAGE = 'From: a@example.com\r\nSubject: hello\r\n\r\n.leadi
 
 export class FakePop3Upstream {
   readonly sessions: FakePop3Session[] = [];
+  /** The next this many master logins are answered by closing the connection (a server that dropped it meanwhile). */
+  closeNextLogins = 0;
   readonly #server: net.Server;
   readonly #o: FakePop3Options;
 
@@ -56,7 +60,7 @@ export class FakePop3Upstream {
   }
 
   #serve(socket: Socket): void {
-    const record: FakePop3Session = { user: null, xclient: {}, socket, closed: new Promise((resolve) => socket.once('close', () => resolve())), commands: [] };
+    const record: FakePop3Session = { user: null, xclient: {}, socket, closed: new Promise((resolve) => socket.once('close', () => resolve())), commands: [], preLogin: [] };
     this.sessions.push(record);
     socket.on('error', () => undefined);
     const send = (line: string) => socket.write(`${line}\r\n`);
@@ -71,6 +75,7 @@ export class FakePop3Upstream {
         const [word = '', ...args] = line.split(' ');
         const command = word.toUpperCase();
         if (record.user === null) {
+          record.preLogin.push(command);
           if (command === 'XCLIENT') {
             // what Dovecot answers a client outside login_trusted_networks (to which it offers no XCLIENT)
             if (!this.#o.xclient) send('-ERR You are not from trusted IP.');
@@ -83,6 +88,11 @@ export class FakePop3Upstream {
             send('+OK');
           } else if (command === 'AUTH' && args[0]?.toUpperCase() === 'PLAIN' && args[1]) {
             const [authzid = '', authcid = '', password = ''] = Buffer.from(args[1], 'base64').toString('utf8').split('\0');
+            if (this.closeNextLogins > 0) {
+              this.closeNextLogins--;
+              socket.destroy();
+              return;
+            }
             if (this.#o.refuseLogin) send(this.#o.refuseLogin);
             else if (authcid === this.#o.masterUser && password === this.#o.masterPassword && authzid !== '') {
               record.user = authzid;

@@ -50,7 +50,7 @@ describe('POP3 logins as real clients make them (client outside trusted networks
       ['QUIT', ['+OK Logging out.']],
     ]);
     await c.waitClosed();
-    expect(env.upstream.sessions.at(-1)!.commands).toEqual(['STAT', 'QUIT']);
+    expect(env.upstream.loggedIn(ADDRESS).at(-1)!.commands).toEqual(['STAT', 'QUIT']);
   });
 
   it('Apple Mail on 110: CAPA, STLS, CAPA again, then USER and PASS', async () => {

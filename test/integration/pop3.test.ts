@@ -59,16 +59,6 @@ describe('POP3 front, trusted loopback', () => {
     expect(session.commands).toEqual(['STAT', 'LIST', 'RETR 1', 'DELE 1', 'QUIT']);
   });
 
-  it('an upstream not offering XCLIENT refuses the one sent ahead of its greeting, and the login goes through all the same', async () => {
-    const before = env.upstream.loggedIn(ADDRESS).length;
-    const client = pop3(env, env.devices.laptop!.password);
-    expect(await client.STAT()).toBe(`1 ${Buffer.byteLength(FAKE_MESSAGE)}`);
-    await client.QUIT();
-    const sessions = env.upstream.loggedIn(ADDRESS);
-    expect(sessions).toHaveLength(before + 1);
-    expect(sessions.at(-1)!.xclient).toEqual({});
-  });
-
   it('node-pop3: AUTH PLAIN with an initial response', async () => {
     const client = pop3(env, 'unused');
     await client.connect();

@@ -1,0 +1,96 @@
+/**
+ * Spare upstream connections of the POP3 front (docs/pop3.md): opened only
+ * after a successful login, used by the next one, never by a failed guess,
+ * and replaced by a new connection when the upstream dropped one.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { RawImap as RawLines } from '../helpers/imap-raw-client.js';
+import { startPop3Env, type Pop3Env } from '../helpers/pop3-env.js';
+
+const ADDRESS = 'alice@example.com';
+
+async function login(env: Pop3Env, password: string): Promise<string> {
+  const c = await RawLines.connect(env.plainPort);
+  try {
+    await c.next(/^\+OK/);
+    c.send(`USER ${ADDRESS}\r\n`);
+    await c.next(/^\+OK/);
+    c.send(`PASS ${password}\r\n`);
+    const answer = await c.next(/^[+-]/, 5_000);
+    if (answer.startsWith('+OK')) {
+      c.send('QUIT\r\n');
+      await c.waitClosed();
+    }
+    return answer;
+  } finally {
+    c.destroy();
+  }
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!check()) throw new Error(`never: ${what}`);
+}
+
+describe('POP3 spare upstream connections', () => {
+  let env: Pop3Env;
+  afterEach(async () => env?.stop());
+
+  it('a failed login opens nothing upstream; a successful one leaves a spare that the next login uses, and another takes its place', async () => {
+    env = await startPop3Env({ upstream: { xclient: true } });
+    expect(await login(env, 'not the password')).toMatch(/^-ERR \[AUTH\]/);
+    expect(await login(env, 'not the password either')).toMatch(/^-ERR \[AUTH\]/);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(env.upstream.sessions).toHaveLength(0);
+
+    expect(await login(env, env.devices.phone!.password)).toBe('+OK Logged in.');
+    // the session itself, then one spare: connected, greeted, sent nothing
+    await until(() => env.upstream.sessions.length === 2, 'a spare is opened');
+    const spare = env.upstream.sessions[1]!;
+    expect(spare.user).toBeNull();
+    expect(spare.xclient).toEqual({});
+
+    expect(await login(env, env.devices.laptop!.password)).toBe('+OK Logged in.');
+    // the second login ran on the spare, with XCLIENT (the greeting offered it) and its commands
+    expect(spare.user).toBe(ADDRESS);
+    expect(spare.xclient).toMatchObject({ ADDR: '127.0.0.1' });
+    expect(spare.commands).toEqual(['QUIT']);
+    await until(() => env.upstream.sessions.length === 3, 'the spare is replaced');
+    expect(env.upstream.sessions[2]!.user).toBeNull();
+  });
+
+  it('to an upstream not offering XCLIENT: a new connection sends it ahead of the greeting, is refused and logs in all the same; a spare, greeted first, does not send it', async () => {
+    env = await startPop3Env({ upstream: { xclient: false } });
+    expect(await login(env, env.devices.phone!.password)).toBe('+OK Logged in.');
+    await until(() => env.upstream.sessions.length === 2, 'a spare is opened');
+    expect(await login(env, env.devices.laptop!.password)).toBe('+OK Logged in.');
+    const [fresh, spare] = env.upstream.loggedIn(ADDRESS);
+    expect(fresh!.preLogin).toEqual(['XCLIENT', 'AUTH']);
+    expect(fresh!.xclient).toEqual({});
+    expect(spare!.preLogin).toEqual(['AUTH']);
+  });
+
+  it('a spare the upstream drops while idle is not used', async () => {
+    env = await startPop3Env();
+    expect(await login(env, env.devices.phone!.password)).toBe('+OK Logged in.');
+    await until(() => env.upstream.sessions.length === 2, 'a spare is opened');
+    env.upstream.sessions[1]!.socket.destroy();
+    await env.upstream.sessions[1]!.closed;
+    expect(await login(env, env.devices.laptop!.password)).toBe('+OK Logged in.');
+    expect(env.upstream.loggedIn(ADDRESS)).toHaveLength(2);
+    expect(env.upstream.sessions[1]!.user).toBeNull();
+  });
+
+  it('a spare the upstream closes as the login arrives is retried once on a new connection; a new connection closed the same way is a temporary failure', async () => {
+    env = await startPop3Env();
+    expect(await login(env, env.devices.phone!.password)).toBe('+OK Logged in.');
+    await until(() => env.upstream.sessions.length === 2, 'a spare is opened');
+    env.upstream.closeNextLogins = 1;
+    expect(await login(env, env.devices.laptop!.password)).toBe('+OK Logged in.');
+    expect(env.upstream.loggedIn(ADDRESS)).toHaveLength(2);
+    // with no spare left to lose, the same close is the upstream's failure and the client is told to come back
+    await until(() => env.upstream.sessions.length === 4, 'the spare is replaced');
+    env.upstream.closeNextLogins = 2;
+    expect(await login(env, env.devices.laptop!.password)).toMatch(/^-ERR \[SYS\/TEMP\]/);
+  });
+});
