@@ -44,12 +44,26 @@ interface Results {
   cut: DisconnectTimes[];
 }
 
-async function inFreshDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
+/** Folders this run made; whatever is left of them goes on exit, an interrupted run included. */
+const scratch = new Set<string>();
+
+function freshDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'dp-bench-'));
+  scratch.add(dir);
+  return dir;
+}
+
+function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  scratch.delete(dir);
+}
+
+async function inFreshDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = freshDir();
   try {
     return await body(dir);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   }
 }
 
@@ -61,13 +75,13 @@ function pgVersion(): string {
   return out.stdout.trim() || 'PostgreSQL (unknown version)';
 }
 
-function table(r: Results): string {
+function table(r: Results, loadStart: number): string {
   const cutMedian = (pick: (t: DisconnectTimes) => number[], p: number) => median(r.cut.map((t) => percentile(pick(t), p)));
   const before = r.cut.reduce((n, t) => n + t.fromReturn.filter((ms) => ms <= 0).length, 0);
   const cuts = r.cut.reduce((n, t) => n + t.fromReturn.length, 0);
   const pooled = (nodes: 1 | 3) => percentile(r.revokeAll[nodes], 99);
   return [
-    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${pgVersion()} on loopback (fsync off); load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${pgVersion()} on loopback (fsync off); load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end`,
     `argon2id: ${formatParams(hashParams(buildConfig({})))}; ${RUNS} runs, medians of each run's figure; hot ${HOT} logins, cold ${COLD}, ${REVOCATIONS} revocations per node count, ${SESSIONS} sessions cut`,
     '',
     '| measure | SQLite | PostgreSQL cluster driver | target |',
@@ -82,30 +96,29 @@ function table(r: Results): string {
     `| session on B sees its end, from the call issued on A | ${fmtMs(cutMedian((t) => t.fromIssue, 50))} | ${fmtMs(cutMedian((t) => t.fromIssue, 99))} | ${fmtMs(percentile(r.cut.flatMap((t) => t.fromIssue), 99))} | p99 < 100 ms |`,
     `| session on B sees its end, from the call returned on A | ${fmtMs(cutMedian((t) => t.fromReturn, 50))} | ${fmtMs(cutMedian((t) => t.fromReturn, 99))} | ${fmtMs(percentile(r.cut.flatMap((t) => t.fromReturn), 99))} | p99 < 100 ms |`,
     '',
-    `sessions that had seen their end before the revoke call returned on A: ${before} of ${cuts} (negative times above)`,
+    `sessions that had seen their end before the revoke call returned on A: ${before} of ${cuts} (negative times above); `
+      + `the latest end, counted from the return: ${fmtMs(Math.max(...r.cut.flatMap((t) => t.fromReturn)))}`,
   ].join('\n');
 }
 
 async function main(): Promise<void> {
+  const loadStart = loadavg()[0]!;
   const server = await startPostgres();
-  const dirs: string[] = [];
   const peers: PeerNode[] = [];
   const open: InProcessNode[] = [];
   let upstream: Awaited<ReturnType<typeof startInstantUpstream>> | null = null;
-  // Ctrl-C or a kill: the exit handlers (the PostgreSQL server's among them) must still run
+  // Ctrl-C or a kill: the exit handler below must still run
   const bail = () => process.exit(130);
   process.once('SIGINT', bail);
   process.once('SIGTERM', bail);
-  const killPeers = () => {
+  // what the finally block did not get to: synchronous, as exit handlers must be
+  const leaveNothing = () => {
     for (const peer of peers) if (peer.child.exitCode === null) peer.child.kill('SIGKILL');
     if (upstream?.child.exitCode === null) upstream.child.kill('SIGKILL');
+    void server.stop();
+    for (const dir of scratch) removeDir(dir);
   };
-  process.once('exit', killPeers);
-  const freshDir = () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'dp-bench-'));
-    dirs.push(dir);
-    return dir;
-  };
+  process.once('exit', leaveNothing);
   try {
     const clusterUrl = await server.createDatabase();
     const soloUrl = await server.createDatabase();
@@ -149,13 +162,13 @@ async function main(): Promise<void> {
         + `cold ${r.cold.sqlite.at(-1)!.toFixed(1)} / ${r.cold.postgres.at(-1)!.toFixed(1)}; revoke p99 ${fmtMs(r.revokeP99[1].at(-1)!)} (1 node), ${fmtMs(r.revokeP99[3].at(-1)!)} (3 nodes); `
         + `cut p99 ${fmtMs(percentile(cut.fromIssue, 99))} from issue, ${fmtMs(percentile(cut.fromReturn, 99))} from return\n`);
     }
-    process.stdout.write(`${table(r)}\n`);
+    process.stdout.write(`${table(r, loadStart)}\n`);
   } finally {
     for (const peer of peers) await peer.stop();
     if (upstream) await stopChild(upstream.child);
     for (const node of open) await node.close().catch(() => undefined);
     await server.stop();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    for (const dir of scratch) removeDir(dir);
   }
 }
 
