@@ -24,7 +24,7 @@ import { PG_BIN, startPostgres } from './e2e/postgres.js';
 import { bareArgon2, coldLogins, hotLogins } from './lib/cluster-logins.js';
 import { openNode, startPeerNode, type DriverKind, type InProcessNode, type PeerNode } from './lib/cluster-nodes.js';
 import { disconnectTimes, revocationTimes, type DisconnectTimes } from './lib/cluster-revocation.js';
-import { benchArgs, median, percentile, startInstantUpstream, stopChild } from './lib/front-bench.js';
+import { benchArgs, median, percentile, startInstantUpstream, stolenMs, stopChild } from './lib/front-bench.js';
 
 const args = benchArgs();
 const RUNS = Number(args.get('runs') ?? 5);
@@ -75,19 +75,21 @@ function pgVersion(): string {
   return out.stdout.trim() || 'PostgreSQL (unknown version)';
 }
 
-function table(r: Results, loadStart: number): string {
+function table(r: Results, host: { loadStart: number; stolenStart: number; startedAt: number }): string {
+  const ofBare = (kind: DriverKind) => median(r.cold[kind].map((rate, i) => rate / r.bare[i]!)).toFixed(2);
+  const stolen = (stolenMs() - host.stolenStart) / (performance.now() - host.startedAt) / cpus().length;
   const cutMedian = (pick: (t: DisconnectTimes) => number[], p: number) => median(r.cut.map((t) => percentile(pick(t), p)));
   const before = r.cut.reduce((n, t) => n + t.fromReturn.filter((ms) => ms <= 0).length, 0);
   const cuts = r.cut.reduce((n, t) => n + t.fromReturn.length, 0);
   const pooled = (nodes: 1 | 3) => percentile(r.revokeAll[nodes], 99);
   return [
-    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${pgVersion()} on loopback (fsync off); load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end`,
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${pgVersion()} on loopback (fsync off); load average ${host.loadStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end; ${(stolen * 100).toFixed(1)} % of the CPU time stolen by the hypervisor`,
     `argon2id: ${formatParams(hashParams(buildConfig({})))}; ${RUNS} runs, medians of each run's figure; hot ${HOT} logins, cold ${COLD}, ${REVOCATIONS} revocations per node count, ${SESSIONS} sessions cut`,
     '',
     '| measure | SQLite | PostgreSQL cluster driver | target |',
     '| --- | --- | --- | --- |',
     `| hot logins/s, one node in process | ${fmtRate(median(r.hot.sqlite))} | ${fmtRate(median(r.hot.postgres))} (${median(r.hotQueries).toFixed(4)} statements per login) | ≥ 20,000 (PostgreSQL) |`,
-    `| cold logins/s (cache off), 16 devices in flight | ${median(r.cold.sqlite).toFixed(1)} | ${median(r.cold.postgres).toFixed(1)} | argon2id-bound: bare ${median(r.bare).toFixed(1)}/s |`,
+    `| cold logins/s (cache off), 16 devices in flight | ${median(r.cold.sqlite).toFixed(1)} (${ofBare('sqlite')}× bare) | ${median(r.cold.postgres).toFixed(1)} (${ofBare('postgres')}× bare) | argon2id-bound: bare argon2id ${median(r.bare).toFixed(1)}/s, two in flight |`,
     '',
     '| measure | p50 | p99 | p99 of all runs together | target |',
     '| --- | --- | --- | --- | --- |',
@@ -102,7 +104,7 @@ function table(r: Results, loadStart: number): string {
 }
 
 async function main(): Promise<void> {
-  const loadStart = loadavg()[0]!;
+  const host = { loadStart: loadavg()[0]!, stolenStart: stolenMs(), startedAt: performance.now() };
   const server = await startPostgres();
   const peers: PeerNode[] = [];
   const open: InProcessNode[] = [];
@@ -162,7 +164,7 @@ async function main(): Promise<void> {
         + `cold ${r.cold.sqlite.at(-1)!.toFixed(1)} / ${r.cold.postgres.at(-1)!.toFixed(1)}; revoke p99 ${fmtMs(r.revokeP99[1].at(-1)!)} (1 node), ${fmtMs(r.revokeP99[3].at(-1)!)} (3 nodes); `
         + `cut p99 ${fmtMs(percentile(cut.fromIssue, 99))} from issue, ${fmtMs(percentile(cut.fromReturn, 99))} from return\n`);
     }
-    process.stdout.write(`${table(r, loadStart)}\n`);
+    process.stdout.write(`${table(r, host)}\n`);
   } finally {
     for (const peer of peers) await peer.stop();
     if (upstream) await stopChild(upstream.child);
