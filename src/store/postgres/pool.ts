@@ -23,6 +23,13 @@ export interface PgPoolOptions {
 export const POOL_DEFAULTS = { max: 10, statementTimeoutMs: 15_000, connectionTimeoutMs: 5_000 } as const;
 
 /**
+ * While health is failing, asking for it sends a `SELECT 1` at most this
+ * often: a node taken out of a load balancer on its 503 gets no logins, so
+ * nothing else would find out that the server is back.
+ */
+const HEALTH_PROBE_MS = 1_000;
+
+/**
  * bigint (int8) columns hold ids, generations and epoch milliseconds, all far
  * below 2^53: numbers, as SQLite gives them. pg's default is a string.
  */
@@ -121,6 +128,8 @@ export class PgPool {
   #health: PoolHealth = { ok: false, detail: 'not connected yet', at: 0 };
   #queries = 0;
   #failures = 0;
+  #probedAt = 0;
+  #probing = false;
 
   constructor(options: PgPoolOptions) {
     this.location = maskUrl(options.url);
@@ -222,8 +231,21 @@ export class PgPool {
     return err;
   }
 
+  /** The outcome of the last round trip; when that failed, asking also sends a probe behind it (see HEALTH_PROBE_MS). */
   get health(): PoolHealth {
+    if (!this.#health.ok) this.#probe();
     return this.#health;
+  }
+
+  #probe(): void {
+    const now = Date.now();
+    if (this.#probing || now - this.#probedAt < HEALTH_PROBE_MS) return;
+    this.#probing = true;
+    this.#probedAt = now;
+    // query() records the outcome either way; the caller of health() does not wait for it
+    void this.query('SELECT 1').catch(() => {}).finally(() => {
+      this.#probing = false;
+    });
   }
 
   stats(): Record<string, number> {

@@ -159,6 +159,22 @@ describe.skipIf(skipPostgres)('PostgreSQL driver', () => {
     expect(driver.health().ok).toBe(true);
   }, 60_000);
 
+  it('an idle node found failing reports healthy again once the server is back, without a login to prove it', async () => {
+    // a load balancer that took the node out on 503 sends it no logins: health must not wait for one
+    const driver = await openDriver(await server.createDatabase(), { pool: { connectionTimeoutMs: 1_000 } });
+    await driver.admin.addAddress('idle@example.com', randomBytes(16), 't');
+    await server.stopServer();
+    try {
+      await expect(driver.reads.findAddress('idle@example.com')).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(driver.health().ok).toBe(false);
+    } finally {
+      await server.startServer();
+    }
+    // only health() is asked from here on, as /healthz asks it
+    await until(() => driver.health().ok, 'health() ok after the restart', 15_000);
+    expect(driver.health().detail).not.toContain(server.password);
+  }, 60_000);
+
   it('never shows a password in an error or a location', async () => {
     const wrong = 'not-the-password-' + randomBytes(4).toString('hex');
     const url = (await server.createDatabase()).replace(server.password, wrong);
