@@ -7,7 +7,7 @@ import { ProofCache } from './auth/proof-cache.js';
 import { Throttle } from './auth/throttle.js';
 import { hashConcurrency, libuvPoolSize } from './credentials/hash-threads.js';
 import type { Config } from './config/load.js';
-import { parseListen } from './config/schema.js';
+import { parseListen } from './net/address.js';
 import { ControlServer } from './control/server.js';
 import { CredentialAdmin } from './credentials/admin.js';
 import type { HashParams } from './credentials/digest.js';

@@ -3,6 +3,7 @@ import { fstatSync } from 'node:fs';
 import { ConfigError, configFilePath, loadConfigFile, listenAddresses } from '../config/load.js';
 import { SaslClient } from '../dovecot-auth/client.js';
 import { InputError, parseInput, readInput } from './fd3.js';
+import { formatListen } from '../net/address.js';
 
 /** qmail's checkpassword exit codes, as Dovecot reads them. */
 export const EXIT = { ok: 0, failed: 1, misuse: 2, temporary: 111 } as const;
@@ -43,7 +44,7 @@ export function authAddress(options: Options, env: NodeJS.ProcessEnv): string {
   const config = loadConfigFile(configFilePath(options.config));
   const [first] = listenAddresses(config.dovecot_auth.listen);
   if (!first) throw new ConfigError('[dovecot_auth] listen is empty: nothing to ask');
-  return first.kind === 'unix' ? first.path : `${first.host.includes(':') ? `[${first.host}]` : first.host}:${first.port}`;
+  return formatListen(first);
 }
 
 /** Dovecot's SERVICE names the protocol; qmail-style callers set none, which means IMAP/POP3 users, so imap. */

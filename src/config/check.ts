@@ -5,7 +5,8 @@ import { ProfileSigner } from '../web/profile.js';
 import { normalizeAddress } from '../credentials/address.js';
 import { formatDuration } from './duration.js';
 import type { Config } from './load.js';
-import { durationKeys, parseListen } from './schema.js';
+import { parseListen } from '../net/address.js';
+import { durationKeys } from './schema.js';
 
 /** One finding of the pre-start check, named by the key it is about (e.g. "tls.cert"). */
 export interface ConfigFinding {

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { PACKAGE_ROOT } from '../paths.js';
-import { configSchema, parseListen, type ListenAddress, type RawConfig } from './schema.js';
+import { parseListen, type ListenAddress } from '../net/address.js';
+import { configSchema, type RawConfig } from './schema.js';
 
 /** The validated, path-resolved, frozen configuration every module receives. */
 export type Config = Readonly<

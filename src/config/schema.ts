@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { parseCidr, parseListen } from '../net/address.js';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
@@ -241,34 +241,6 @@ export const configSchema = z.strictObject({
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
-
-export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
-
-export function parseListen(value: string): ListenAddress | null {
-  const v6 = /^\[([^\]]+)\]:(\d{1,5})$/.exec(value);
-  const v4 = /^([^:/\[\]]+):(\d{1,5})$/.exec(value);
-  const hostPort = v6 ?? v4;
-  if (hostPort) {
-    const port = Number(hostPort[2]);
-    if (port > 65535) return null;
-    const host = hostPort[1]!;
-    if (v6 && isIP(host) !== 6) return null;
-    return { kind: 'tcp', host, port };
-  }
-  if (value.includes('/') || value.endsWith('.sock')) return { kind: 'unix', path: value };
-  return null;
-}
-
-export function parseCidr(value: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {
-  const [address, prefixText, extra] = value.split('/');
-  if (address === undefined || extra !== undefined) return null;
-  const version = isIP(address);
-  if (version === 0) return null;
-  const max = version === 4 ? 32 : 128;
-  const prefix = prefixText === undefined ? max : Number(prefixText);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText))) return null;
-  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
-}
 
 /**
  * Paths ("auth.cache_ttl") of every key written as a duration, found in the

@@ -9,6 +9,7 @@ import { setSocketAccess } from '../net/unix-socket.js';
 import { formatHandshake, LineSplitter, ProtocolError } from './codec.js';
 import { MECHANISMS } from './mechanisms.js';
 import { RequestOrchestrator } from './requests.js';
+import { formatListen } from '../net/address.js';
 
 export interface SaslServerOptions {
   authenticate(attempt: LoginAttempt): Promise<LoginResult>;
@@ -58,7 +59,7 @@ export class SaslServer {
       setSocketAccess(bound.path, this.#o.mode, this.#o.group, 'dovecot_auth.group');
       text = bound.path;
     } else {
-      text = bound.host.includes(':') ? `[${bound.host}]:${bound.port}` : `${bound.host}:${bound.port}`;
+      text = formatListen(bound);
     }
     this.#bound.push(text);
     this.#o.log.info({ surface: 'dovecot-auth', listen: text }, 'Dovecot SASL service listening');

@@ -5,6 +5,7 @@ import { closeServer, listenOn } from '../net/listen.js';
 import type { FrontContext, Surface, SurfaceFactory } from '../surfaces.js';
 import { HttpMetrics } from './metrics.js';
 import { nginxAuth, type NginxAuthDeps } from './nginx-auth.js';
+import { formatListen } from '../net/address.js';
 
 /** Requests carry only headers; a body is never read, and large headers are refused by node:http itself. */
 const MAX_HEADER_BYTES = 8 * 1024;
@@ -74,7 +75,7 @@ class HttpSurface implements Surface {
       server.on('connection', (socket: net.Socket) => this.#admit(socket));
       this.#servers.push(server);
       const bound = await listenOn(server, address);
-      const text = bound.kind === 'unix' ? bound.path : bound.host.includes(':') ? `[${bound.host}]:${bound.port}` : `${bound.host}:${bound.port}`;
+      const text = formatListen(bound);
       this.#bound.push(text);
       this.#ctx.log.info({ surface: 'http', listen: text, nginxAuth: this.#nginx.secret !== '' }, 'HTTP surface listening');
     }

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Config } from '../config/load.js';
 import type { Surface } from '../surfaces.js';
+import { formatHostPort } from '../net/address.js';
 
 export type PartStatus = 'ok' | 'failing';
 
@@ -90,7 +91,7 @@ export class HealthCheck {
       const upstreamOf = UPSTREAM_OF[surface.name];
       if (!upstreamOf) return [];
       const { host, port } = upstreamOf(config);
-      return [{ surface: surface.name, target: `${host.includes(':') ? `[${host}]` : host}:${port}`, host, port }];
+      return [{ surface: surface.name, target: formatHostPort(host, port), host, port }];
     });
   }
 

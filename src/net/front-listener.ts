@@ -14,6 +14,7 @@ import type { ConnectionGate, ConnectionTicket } from './connection-gate.js';
 import { destroyLater } from './destroy-later.js';
 import { closeServer, listenOn } from './listen.js';
 import type { NetworkSet } from './networks.js';
+import { formatListen } from './address.js';
 
 /** A trusted proxy sends its header at once; waiting longer only holds a socket open. */
 const PROXY_HEADER_TIMEOUT_MS = 10_000;
@@ -90,7 +91,7 @@ export class FrontListener<C extends FrontConnection> {
 
   async listen(address: string): Promise<string> {
     const bound = await listenOn(this.#server, address);
-    this.#bound = bound.kind === 'tcp' ? `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}` : bound.path;
+    this.#bound = formatListen(bound);
     return this.#bound;
   }
 

@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { parseListen, type ListenAddress } from '../config/schema.js';
+import { parseListen, type ListenAddress } from './address.js';
 import { removeStaleSocket } from './unix-socket.js';
 
 /**

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { parseCidr } from '../config/schema.js';
+import { parseCidr } from './address.js';
 
 /** Answers remembered per set: enough for every client of a busy front, small enough to never matter. */
 const MEMO_LIMIT = 4096;

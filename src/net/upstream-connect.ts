@@ -6,6 +6,7 @@
 import net, { isIP, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { UpstreamError } from './upstream-error.js';
+import { formatHostPort } from './address.js';
 
 export interface UpstreamTlsOptions {
   /** Trust anchors for the upstream's certificate (PEM) instead of the system store. */
@@ -17,12 +18,12 @@ export function connectTcp(host: string, port: number, timeoutMs: number): Promi
     const socket = net.connect({ host, port });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new UpstreamError('timeout', `no connection to upstream ${host}:${port} within ${timeoutMs} ms`));
+      reject(new UpstreamError('timeout', `no connection to upstream ${formatHostPort(host, port)} within ${timeoutMs} ms`));
     }, timeoutMs);
     const onError = (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new UpstreamError('unreachable', `cannot connect to upstream ${host}:${port}: ${err.code ?? err.message}`, { cause: err }));
+      reject(new UpstreamError('unreachable', `cannot connect to upstream ${formatHostPort(host, port)}: ${err.code ?? err.message}`, { cause: err }));
     };
     socket.once('error', onError);
     socket.once('connect', () => {

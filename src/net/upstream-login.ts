@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/logger.js';
 import { connectTcp, startTls, type UpstreamTlsOptions } from './upstream-connect.js';
 import { UpstreamError } from './upstream-error.js';
+import { formatHostPort } from './address.js';
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -101,7 +102,7 @@ export async function openMasterSession<T>(
 ): Promise<Opened<T>> {
   const timeouts = { ...DEFAULT_UPSTREAM_TIMEOUTS, ...options.timeouts };
   const started = performance.now();
-  const where = `${upstream.host}:${upstream.port}`;
+  const where = formatHostPort(upstream.host, upstream.port);
   const refusal = upstream.master_user === ''
     ? `no [${login.section}.upstream] master_user is configured`
     : [login.address, upstream.master_user, upstream.master_password].some((s) => s.includes('\0'))

@@ -1,4 +1,4 @@
-import { parseCidr } from '../config/schema.js';
+import { parseCidr } from '../net/address.js';
 import { bigIntToIp as fromBigInt, ipToBigInt as toBigInt } from '../net/ip-bits.js';
 
 /** Wider networks would make smtp-server compare every connection against thousands of entries. */

@@ -7,6 +7,7 @@ import { proxyAllowList } from './proxy-allow-list.js';
 import { SMTP_REPLIES } from './replies.js';
 import { SenderPolicy } from './sender-policy.js';
 import { SubmissionFront } from './submission.js';
+import { formatListen } from '../net/address.js';
 
 /**
  * Commands a submission client never needs: XCLIENT/XFORWARD would let a client
@@ -86,7 +87,7 @@ class SmtpSurface implements Surface {
       const server = this.#server(secure, useProxy);
       this.#servers.push(server);
       const bound = await listenOn(server.server, address);
-      this.#bound.push(bound.kind === 'tcp' ? `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}` : bound.path);
+      this.#bound.push(formatListen(bound));
       this.#ctx.log.info({ surface: 'smtp', listen: this.#bound.at(-1), tls: secure ? 'implicit' : 'starttls' }, 'SMTP submission listening');
     }
   }

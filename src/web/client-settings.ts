@@ -1,5 +1,5 @@
 import type { Config } from '../config/load.js';
-import { parseListen } from '../config/schema.js';
+import { parseListen } from '../net/address.js';
 
 export type MailProtocol = 'imap' | 'smtp' | 'pop3';
 

@@ -16,6 +16,7 @@ import { OneTimeStore } from './one-time-store.js';
 import { closedPage, donePage, isClient, layout, messagePage, setupPage, type Client, type Page } from './pages.js';
 import { buildProfile, PROFILE_CONTENT_TYPE, profileAvailable, ProfileSigner } from './profile.js';
 import { STYLESHEET } from './style.js';
+import { formatListen } from '../net/address.js';
 
 const MAX_HEADER_BYTES = 8 * 1024;
 /** A setup form or an autodiscover request is a few hundred bytes. */
@@ -86,7 +87,7 @@ class WebSurface implements Surface {
       server.on('tlsClientError', () => undefined);
       this.#servers.push(server);
       const bound = await listenOn(server, address);
-      const text = bound.kind === 'unix' ? bound.path : bound.host.includes(':') ? `[${bound.host}]:${bound.port}` : `${bound.host}:${bound.port}`;
+      const text = formatListen(bound);
       this.#bound.push(text);
       this.#ctx.log.info({ surface: 'web', listen: text, publicUrl: this.#publicUrl, signedProfiles: this.#signer !== null }, 'web surface listening');
     }
