@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger.js';
 import { unmapIpv4 } from '../net/networks.js';
 import { formatCont, formatFail, formatOk, parseAuth, parseCont, parseLine, parseVersion, PROTOCOL_MAJOR, ProtocolError, type AuthRequest } from './codec.js';
 import { isMechanism, startMechanism, type Credentials, type MechanismState } from './mechanisms.js';
+import { authzidPermitted } from '../sasl/authzid.js';
 
 /** Dovecot services and the scope each one needs; any other service is refused. */
 const SERVICE_SCOPES: Readonly<Record<string, Protocol>> = { smtp: 'smtp', submission: 'smtp', imap: 'imap', pop3: 'pop3' };
@@ -159,7 +160,7 @@ export class RequestOrchestrator {
       this.#d.log.info({ id: request.id, service: request.service.slice(0, 64) }, 'dovecot-auth: service not served');
       return finish(formatFail(request.id, { user: credentials.user, ...AUTH_REPLIES.failed.sasl }));
     }
-    if (credentials.authzid !== '' && credentials.authzid !== credentials.user) {
+    if (!authzidPermitted(credentials.authzid, credentials.user)) {
       // logging in as someone else would need a master-user policy devicepass does not have
       this.#d.log.info({ id: request.id, service: request.service }, 'dovecot-auth: authorization identity refused');
       return finish(formatFail(request.id, { user: credentials.user, ...AUTH_REPLIES.failed.sasl }));

@@ -4,7 +4,8 @@ import { domainToASCII } from 'node:url';
 import { unmapIpv4 } from '../net/networks.js';
 import { replyText, type SmtpReply } from './reply.js';
 import { SMTP_REPLIES, type FrontReply } from './replies.js';
-import { UpstreamClient, UpstreamError, type UpstreamOptions } from './upstream-client.js';
+import { UpstreamError } from '../net/upstream-error.js';
+import { UpstreamClient, UpstreamRefusal, type UpstreamOptions } from './upstream-client.js';
 
 export interface RelayConfig extends UpstreamOptions {
   /** Send XCLIENT LOGIN=… ADDR=… so the upstream records the login and the real client. */
@@ -159,13 +160,13 @@ export class Relay {
  * passing it on would make our front drop a client who did nothing wrong.
  */
 function answer(reply: SmtpReply): Verdict {
-  if (reply.code === 421) throw new UpstreamError('upstream is closing the connection');
+  if (reply.code === 421) throw new UpstreamError('unreachable', 'upstream is closing the connection');
   if (reply.code < 400) return { code: reply.code, text: replyText(reply) || OK.text };
   return { code: reply.code, text: replyText(reply) };
 }
 
 function toVerdict(err: unknown): Verdict {
-  if (err instanceof UpstreamError && err.reply && err.reply.code !== 421) return answer(err.reply);
+  if (err instanceof UpstreamRefusal && err.reply.code !== 421) return answer(err.reply);
   return SMTP_REPLIES.upstreamUnavailable;
 }
 

@@ -14,6 +14,7 @@ import type { FrontContext } from '../surfaces.js';
 import { Relay, type RelayConfig, type Verdict } from './relay.js';
 import { replyError, SMTP_REPLIES, type FrontReply } from './replies.js';
 import type { SenderPolicy } from './sender-policy.js';
+import { authzidPermitted } from '../sasl/authzid.js';
 
 /** The part of smtp-server's connection object this front uses: its session, a reply, the close. */
 interface ConnectionHandle {
@@ -165,7 +166,7 @@ export class SubmissionFront {
       return refuse(SMTP_REPLIES.encryptionRequired);
     }
     const username = auth.username ?? '';
-    if (auth.method === 'PLAIN' && auth.authzid && auth.authcid && auth.authzid.toLowerCase() !== auth.authcid.toLowerCase()) {
+    if (auth.method === 'PLAIN' && !authzidPermitted(auth.authzid ?? '', auth.authcid ?? '')) {
       // acting as another identity (RFC 4616 authzid) is not something a device password grants
       connection.failures++;
       log.info({ method: auth.method, address: auth.authcid }, 'AUTH PLAIN with a different authorization identity refused');

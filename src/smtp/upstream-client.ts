@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import { DataEncoder } from './data-encoder.js';
 import { ReplyReader, isPositive, type SmtpReply } from './reply.js';
 import { encodeXtext } from './xtext.js';
+import { UpstreamError } from '../net/upstream-error.js';
 
 export interface UpstreamOptions {
   host: string;
@@ -19,16 +20,16 @@ export interface UpstreamOptions {
 }
 
 /**
- * A failure of the upstream conversation. `reply` is the upstream's own
- * negative reply (to be passed on to the client as it is); null means the
- * transport failed (refused, timed out, closed, spoke garbage).
+ * The upstream answered a command with a negative reply, to be passed on to
+ * the client as it is. Every other failure (refused connection, timeout,
+ * closed, garbage) is a plain UpstreamError with its reason.
  */
-export class UpstreamError extends Error {
-  override name = 'UpstreamError';
-  readonly reply: SmtpReply | null;
+export class UpstreamRefusal extends UpstreamError {
+  override name = 'UpstreamRefusal';
+  readonly reply: SmtpReply;
 
-  constructor(message: string, reply: SmtpReply | null = null) {
-    super(message);
+  constructor(what: string, reply: SmtpReply) {
+    super('refused', `upstream refused ${what} with ${reply.code}`);
     this.reply = reply;
   }
 }
@@ -69,7 +70,7 @@ export class UpstreamClient {
       await client.#expect(await client.#next(o.replyTimeoutMs), 'greeting');
       await client.ehlo(o.heloName);
       if (o.tls === 'starttls') {
-        if (!client.supports('STARTTLS')) throw new UpstreamError('upstream does not offer STARTTLS');
+        if (!client.supports('STARTTLS')) throw new UpstreamError('protocol', 'upstream does not offer STARTTLS');
         await client.#expect(await client.command('STARTTLS'), 'STARTTLS');
         await client.#startTls();
         await client.ehlo(o.heloName);
@@ -123,7 +124,7 @@ export class UpstreamClient {
 
   /** Sends one command line and waits for its reply. Values must already be safe (no CR/LF). */
   command(line: string, timeoutMs = this.#o.replyTimeoutMs): Promise<SmtpReply> {
-    if (/[\r\n]/.test(line)) return Promise.reject(new UpstreamError('refusing to send a command with a line break'));
+    if (/[\r\n]/.test(line)) return Promise.reject(new UpstreamError('protocol', 'refusing to send a command with a line break'));
     const reply = this.#next(timeoutMs);
     this.#socket.write(`${line}\r\n`);
     return reply;
@@ -150,7 +151,7 @@ export class UpstreamClient {
       }
     });
     if (dropped || abort() || this.#failure) {
-      const reason = this.#failure ?? new UpstreamError('message aborted before it was committed');
+      const reason = this.#failure ?? new UpstreamError('protocol', 'message aborted before it was committed');
       this.destroy();
       throw reason;
     }
@@ -166,7 +167,7 @@ export class UpstreamClient {
   }
 
   destroy(): void {
-    this.#fail(new UpstreamError('upstream connection closed'));
+    this.#fail(new UpstreamError('unreachable', 'upstream connection closed'));
     this.#socket.destroy();
   }
 
@@ -177,7 +178,7 @@ export class UpstreamClient {
       try {
         replies = this.#reader.push(chunk.toString('utf8'));
       } catch (err) {
-        this.#fail(new UpstreamError(`upstream protocol error: ${(err as Error).message}`));
+        this.#fail(new UpstreamError('protocol', `upstream protocol error: ${(err as Error).message}`));
         socket.destroy();
         return;
       }
@@ -189,8 +190,8 @@ export class UpstreamClient {
         } else this.#early.push(reply);
       }
     });
-    socket.on('error', (err) => this.#fail(new UpstreamError(`upstream connection failed: ${err.message}`)));
-    socket.on('close', () => this.#fail(new UpstreamError('upstream closed the connection')));
+    socket.on('error', (err) => this.#fail(new UpstreamError('unreachable', `upstream connection failed: ${err.message}`)));
+    socket.on('close', () => this.#fail(new UpstreamError('unreachable', 'upstream closed the connection')));
   }
 
   #next(timeoutMs: number): Promise<SmtpReply> {
@@ -199,7 +200,7 @@ export class UpstreamClient {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.#fail(new UpstreamError('upstream did not answer in time'));
+        this.#fail(new UpstreamError('timeout', 'upstream did not answer in time'));
         this.#socket.destroy();
       }, timeoutMs);
       this.#waiters.push({ resolve, reject, timer });
@@ -208,7 +209,7 @@ export class UpstreamClient {
 
   async #expect(reply: SmtpReply, what: string): Promise<SmtpReply> {
     if (isPositive(reply)) return reply;
-    throw new UpstreamError(`upstream refused ${what}`, reply);
+    throw new UpstreamRefusal(what, reply);
   }
 
   /** Resolves true once the socket drained, false if it failed or closed first. */
@@ -238,7 +239,7 @@ export class UpstreamClient {
       });
       const onError = (err: Error) => {
         socket.destroy();
-        reject(new UpstreamError(`upstream TLS failed: ${err.message}`));
+        reject(new UpstreamError('tls', `upstream TLS failed: ${err.message}`));
       };
       socket.once('error', onError);
     });
@@ -271,7 +272,7 @@ function openSocket(o: Required<UpstreamOptions>): Promise<net.Socket> {
     const socket = o.tls === 'implicit' ? tls.connect({ host: o.host, port: o.port, ...tlsClientOptions(o.host) }) : net.connect({ host: o.host, port: o.port });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new UpstreamError('upstream connection timed out'));
+      reject(new UpstreamError('timeout', 'upstream connection timed out'));
     }, o.connectTimeoutMs);
     socket.once(o.tls === 'implicit' ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
@@ -280,7 +281,7 @@ function openSocket(o: Required<UpstreamOptions>): Promise<net.Socket> {
     });
     socket.once('error', (err) => {
       clearTimeout(timer);
-      reject(new UpstreamError(`upstream connection failed: ${err.message}`));
+      reject(new UpstreamError('unreachable', `upstream connection failed: ${err.message}`));
     });
   });
 }

@@ -1,3 +1,4 @@
+import { authzidPermitted } from '../../sasl/authzid.js';
 import { splitPlain } from '../../sasl/encoding.js';
 import { REPLIES } from '../replies.js';
 import { isResult, saslStep } from './sasl-input.js';
@@ -20,7 +21,7 @@ export const authenticatePlain: CommandSpec = {
     if (isResult(message)) return message;
     const plain = splitPlain(message);
     if (!plain) return { response: 'BAD', message: 'Malformed PLAIN message' };
-    if (plain.authzid.length > 0 && !plain.authzid.equals(plain.authcid)) return REPLIES.authorizationFailed;
+    if (!authzidPermitted(plain.authzid, plain.authcid)) return REPLIES.authorizationFailed;
     return ctx.login({ username: plain.authcid, password: plain.password, mechanism: 'PLAIN' });
   },
 };

@@ -1,3 +1,4 @@
+import { authzidPermitted } from '../../sasl/authzid.js';
 import { splitPlain } from '../../sasl/encoding.js';
 import { REPLIES } from '../replies.js';
 import { isResult, saslStep } from './sasl-step.js';
@@ -17,7 +18,7 @@ export const authPlain: CommandSpec = {
     if (isResult(message)) return message;
     const plain = splitPlain(message);
     if (!plain) return { ok: false, text: 'Malformed PLAIN message', bad: true };
-    if (plain.authzid.length > 0 && !plain.authzid.equals(plain.authcid)) return REPLIES.authorizationFailed;
+    if (!authzidPermitted(plain.authzid, plain.authcid)) return REPLIES.authorizationFailed;
     return ctx.login({ username: plain.authcid, password: plain.password, mechanism: 'PLAIN' });
   },
 };
