@@ -27,7 +27,8 @@ import type { SqliteStore } from './store/sqlite-store.js';
 import { HealthCheck } from './monitoring/health.js';
 import { Tally } from './monitoring/tally.js';
 import { planReload, type ReloadPlan } from './reload.js';
-import { SURFACES, type FrontContext, type Surface } from './surfaces.js';
+import type { FrontContext, Surface } from './front-context.js';
+import { SURFACES } from './surfaces.js';
 
 export { DATABASE_FILE };
 const PURGE_INTERVAL_MS = 3_600_000;

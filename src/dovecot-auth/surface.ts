@@ -1,5 +1,5 @@
 import { NetworkSet } from '../net/networks.js';
-import type { FrontContext, Surface, SurfaceFactory } from '../surfaces.js';
+import type { FrontContext, Surface, SurfaceFactory } from '../front-context.js';
 import { SaslServer } from './server.js';
 
 /**

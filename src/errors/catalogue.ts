@@ -1,8 +1,15 @@
 /**
- * The error catalogue: every refusal devicepass can give, with a stable code,
- * a default message and what it means on each surface. Protocol edges map
- * through here; nothing else invents status codes. docs/errors.md lists the
- * same table and a test keeps the two in step.
+ * The error catalogue of administration: every refusal the control socket
+ * and the CLI can give, with a stable code, a default message and its exit
+ * code. docs/errors.md lists the same table and a test keeps the two in step.
+ *
+ * It is one of three tiers, each the only source for its kind of answer:
+ * - this catalogue: administrative refusals (control socket, CLI exit codes);
+ * - errors/auth-replies.ts: a login's outcome on every wire (failed,
+ *   temporary, throttled), so the fronts and the SASL service agree;
+ * - each front's replies.ts (imap, pop3, smtp): what only that protocol says
+ *   (BAD syntax, STARTTLS required, too many commands).
+ * Nothing outside them writes a status code.
  */
 export interface ErrorSpec {
   readonly message: string;

@@ -3,7 +3,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { TEMPORARY_REASONS, type FailReason, type LoginResult, type Protocol } from '../auth/types.js';
 import type { ConnectionGates } from '../net/connection-gate.js';
 import type { SessionRegistry } from '../sessions/registry.js';
-import type { FrontContext, StoreStats } from '../surfaces.js';
+import type { FrontContext, StoreStats } from '../front-context.js';
 
 /**
  * What /metrics exports: every login result the Authenticator decided (all

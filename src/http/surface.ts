@@ -2,7 +2,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { ConnectionGate } from '../net/connection-gate.js';
 import { closeServer, listenOn } from '../net/listen.js';
-import type { FrontContext, Surface, SurfaceFactory } from '../surfaces.js';
+import type { FrontContext, Surface, SurfaceFactory } from '../front-context.js';
 import { HttpMetrics } from './metrics.js';
 import { nginxAuth, type NginxAuthDeps } from './nginx-auth.js';
 import { formatListen } from '../net/address.js';

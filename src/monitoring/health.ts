@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Config } from '../config/load.js';
-import type { Surface } from '../surfaces.js';
+import type { Surface } from '../front-context.js';
 import { formatHostPort } from '../net/address.js';
 
 export type PartStatus = 'ok' | 'failing';

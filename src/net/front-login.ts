@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
-import type { FrontContext } from '../surfaces.js';
+import type { FrontContext } from '../front-context.js';
 import type { ClientEndpoint } from './client-endpoint.js';
 import type { ProxiedSession } from './proxied-session.js';
 

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../log/logger.js';
-import type { FrontContext } from '../surfaces.js';
+import type { FrontContext } from '../front-context.js';
 import { destroyLater } from './destroy-later.js';
 import type { FrontLoginInput, LoginOutcome } from './front-login.js';
 import type { LineFrontConnectionOptions } from './line-front-surface.js';

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type tls from 'node:tls';
 import type { Config } from '../config/load.js';
-import type { FrontContext, Surface, SurfaceFactory } from '../surfaces.js';
+import type { FrontContext, Surface, SurfaceFactory } from '../front-context.js';
 import type { ClientEndpoint } from './client-endpoint.js';
 import type { ConnectionGate, ConnectionTicket } from './connection-gate.js';
 import { FrontListener, type FrontConnection } from './front-listener.js';

@@ -10,7 +10,7 @@ import type {
 import { AUTH_REPLIES, authReply } from '../errors/auth-replies.js';
 import type { Logger } from '../log/logger.js';
 import type { ConnectionGate, ConnectionTicket } from '../net/connection-gate.js';
-import type { FrontContext } from '../surfaces.js';
+import type { FrontContext } from '../front-context.js';
 import { Relay, type RelayConfig, type Verdict } from './relay.js';
 import { replyError, SMTP_REPLIES, type FrontReply } from './replies.js';
 import type { SenderPolicy } from './sender-policy.js';

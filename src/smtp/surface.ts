@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { listenOn } from '../net/listen.js';
 import { serverTlsOptions } from '../net/tls.js';
-import type { FrontContext, Surface, SurfaceFactory } from '../surfaces.js';
+import type { FrontContext, Surface, SurfaceFactory } from '../front-context.js';
 import { proxyAllowList } from './proxy-allow-list.js';
 import { SMTP_REPLIES } from './replies.js';
 import { SenderPolicy } from './sender-policy.js';

@@ -7,7 +7,7 @@ import { DevicepassError } from '../errors/catalogue.js';
 import { normalizeDevicePassword } from '../credentials/password.js';
 import { closeServer, listenOn } from '../net/listen.js';
 import { serverTlsOptions } from '../net/tls.js';
-import type { FrontContext, Surface, SurfaceFactory } from '../surfaces.js';
+import type { FrontContext, Surface, SurfaceFactory } from '../front-context.js';
 import { autoconfigXml, autodiscoverJson, autodiscoverXml } from './autoconfig.js';
 import { clientSettings, type ClientSettings } from './client-settings.js';
 import { csrfToken, csrfValid } from './csrf.js';
