@@ -6,6 +6,10 @@
  * "wrong password"). No password reaches a log line or an error text.
  */
 import pg from 'pg';
+import { maskUrl } from '../../log/mask-url.js';
+
+// the one masker, shared with --check-config; re-exported for the modules of this driver
+export { maskUrl };
 
 export interface PgPoolOptions {
   /** `[store] url`; parts it leaves out come from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (pg reads them). */
@@ -39,20 +43,6 @@ export class StoreUnavailableError extends Error {
   readonly temporary = true;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-  }
-}
-
-/** The URL with its password replaced by "***" (and unparsable text replaced whole: it may be all password). */
-export function maskUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    for (const key of [...parsed.searchParams.keys()]) {
-      if (/^(password|sslpassword|sslkey)$/i.test(key)) parsed.searchParams.set(key, '***');
-    }
-    return parsed.toString();
-  } catch {
-    return url.includes('=') ? '(a connection string)' : url.replace(/:[^@/]*@/, ':***@');
   }
 }
 
