@@ -47,6 +47,18 @@ interface ColdVerdict {
   row: AddressRow | undefined;
   /** When the hashing started, on the budget's clock: failures are held from here. */
   startedAt: number;
+  /**
+   * `reads.mark()` taken before the verification's first read. Every attempt
+   * answered from this verdict is as old as these reads, however late it
+   * joined: a change taken in after the mark voids its success for all of them.
+   */
+  mark: number;
+}
+
+/** A login's result and the mark its reads were made after: what `changedSince` is asked against. */
+interface Decision {
+  result: LoginResult;
+  mark: number;
 }
 
 /** Verifications in flight at most; beyond, identical attempts simply verify on their own. */
@@ -127,18 +139,19 @@ export class Authenticator {
       } else {
         const key = this.#d.cache.key(address, attempt.password);
         const { reads } = this.#d;
-        let mark = reads.mark();
         const first = this.#decideOnce(address, key, attempt);
-        result = first instanceof Promise ? await first : first;
+        let decision = first instanceof Promise ? await first : first;
+        result = decision.result;
         // a success decided on reads that may predate a change taken in meanwhile (another node's revocation)
-        // is decided again, from the store as it is now
-        for (let again = 1; result.ok && reads.changedSince(mark, address); again++) {
+        // is decided again, from the store as it is now; the mark is the reads' own, not this attempt's arrival,
+        // since an attempt that joined a verification in flight is answered from reads made before it came
+        for (let again = 1; result.ok && reads.changedSince(decision.mark, address); again++) {
           if (again > MAX_REDECISIONS) {
             result = fail('internal', address, null, false);
             break;
           }
-          mark = reads.mark();
-          result = await this.#decideOnce(address, key, attempt);
+          decision = await this.#decideOnce(address, key, attempt);
+          result = decision.result;
         }
       }
       if (result.ok) {
@@ -163,10 +176,14 @@ export class Authenticator {
   }
 
   /** A cache hit is decided synchronously (one HMAC, one primary-key read, no hash) when the store can vouch for its reads. */
-  #decideOnce(address: string, key: string, attempt: LoginAttempt): LoginResult | Promise<LoginResult> {
+  #decideOnce(address: string, key: string, attempt: LoginAttempt): Decision | Promise<Decision> {
+    // before the cache path's reads, which are this attempt's own; a cold verdict carries the mark of its reads
+    const mark = this.#d.reads.mark();
     const hit = this.#fromPeeks(address, key, attempt);
-    if (hit === UNKNOWN) return this.#fromReads(address, key, attempt).then((result) => result ?? this.#cold(address, key, attempt));
-    return hit ?? this.#cold(address, key, attempt);
+    if (hit === UNKNOWN) {
+      return this.#fromReads(address, key, attempt).then((result) => (result ? { result, mark } : this.#cold(address, key, attempt, mark)));
+    }
+    return hit ? { result: hit, mark } : this.#cold(address, key, attempt, mark);
   }
 
   /** The proof cache's verdict from the store's synchronous reads; UNKNOWN when one of them cannot answer without a round trip. */
@@ -223,9 +240,10 @@ export class Authenticator {
    * From here on the attempt costs a hash, unless an identical one is in
    * flight (the reconnect herd: one hash, every waiter gets the answer).
    * The throttle's limits apply before any work, and every failure, refusals
-   * included, is held to the same budget whatever the address.
+   * included, is held to the same budget whatever the address. A refusal
+   * made before any verdict keeps `mark` (only successes are decided again).
    */
-  async #cold(address: string, key: string, attempt: LoginAttempt): Promise<LoginResult> {
+  async #cold(address: string, key: string, attempt: LoginAttempt, mark: number): Promise<Decision> {
     const { throttle, budget } = this.#d;
     let shared = this.#inFlight.get(key);
     const first = shared === undefined;
@@ -233,7 +251,7 @@ export class Authenticator {
       const arrived = budget.now();
       if (!attempt.trusted && throttle.admit(attempt.clientIp, address) !== null) {
         await budget.hold(arrived);
-        return fail('throttled', address, null, false);
+        return { result: fail('throttled', address, null, false), mark };
       }
       const verification = this.#verify(address, key, attempt);
       shared = verification;
@@ -249,12 +267,12 @@ export class Authenticator {
     try {
       verdict = await shared;
     } catch (err) {
-      if (err instanceof QueueFullError) return fail('busy', address, null, false);
+      if (err instanceof QueueFullError) return { result: fail('busy', address, null, false), mark };
       throw err;
     }
     // the one who hashed counts the failure: a herd of one wrong password is one guess
     if (first && !verdict.credential && !attempt.trusted) throttle.freshFailure(attempt.clientIp, address);
-    return this.#answer(address, verdict, attempt);
+    return { result: await this.#answer(address, verdict, attempt), mark: verdict.mark };
   }
 
   async #answer(address: string, verdict: ColdVerdict, attempt: LoginAttempt): Promise<LoginResult> {
@@ -277,6 +295,8 @@ export class Authenticator {
    */
   async #verify(address: string, key: string, attempt: LoginAttempt): Promise<ColdVerdict> {
     const { reads, cache, queue, throttle, budget } = this.#d;
+    // before the first read: the verdict, and every attempt that joins it, is as of here
+    const mark = reads.mark();
     const row = await reads.findAddress(address);
     const normalized = normalizeDevicePassword(attempt.password);
     const [paramSets, legacy] = row ? await Promise.all([reads.digestParamSets(row.id), reads.pendingLegacy(row.id)]) : [[], []];
@@ -294,7 +314,7 @@ export class Authenticator {
       }
       if (!credential && row) credential = await this.#verifyLegacy(row, legacy, attempt.password, normalized);
       budget.observe(kind, startedAt);
-      return { credential, row, startedAt };
+      return { credential, row, startedAt, mark };
     }, standing);
 
     // the generation read before the lookup: a change made meanwhile voids this verdict rather than hiding behind it

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { ProfileSigner } from '../web/profile.js';
 import { normalizeAddress } from '../credentials/address.js';
+import { maskUrl } from '../log/mask-url.js';
 import { formatDuration } from './duration.js';
 import type { Config } from './load.js';
 import { parseListen } from '../net/address.js';
@@ -180,22 +181,10 @@ export function printableConfig(config: Config): Record<string, unknown> {
     const key = path.join('.');
     if (typeof value === 'number' && durations.has(key)) return formatDuration(value);
     if (typeof value === 'string' && value !== '' && SECRET_KEYS.has(path.at(-1) ?? '')) return '********';
-    if (typeof value === 'string' && URL_KEYS.has(key)) return maskUrlPassword(value);
+    if (typeof value === 'string' && URL_KEYS.has(key)) return maskUrl(value);
     if (Array.isArray(value) || value === null || typeof value !== 'object') return value;
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, show(v, [...path, k])]));
   };
   const { file: _file, ...rest } = config;
   return show(rest, []) as Record<string, unknown>;
-}
-
-/** A URL with its password replaced (what logs and `--check-config` show of [store] url). */
-export function maskUrlPassword(text: string): string {
-  try {
-    const url = new URL(text);
-    if (url.password !== '') url.password = '********';
-    return url.toString();
-  } catch {
-    // unparsable: show nothing of it rather than a password
-    return text === '' ? '' : '(unparsable URL)';
-  }
 }

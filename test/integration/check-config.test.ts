@@ -35,6 +35,16 @@ describe('devicepassd --check-config', () => {
     expect(existsSync(path.join(tmp.dir, 'state'))).toBe(false);
   });
 
+  it('masks a store password in the URL\'s userinfo and in its query', () => {
+    const file = path.join(tmp.dir, 'devicepass.toml');
+    writeFileSync(file, `data_dir = "state"\n[store]\nurl = "postgres://dp:userinfo-s3cret@db.example/dp"\nfeed_url = "postgres://dp@db.example/dp?password=query-s3cret"\n`);
+    const run = daemon(['--config', file, '--check-config']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).not.toMatch(/userinfo-s3cret|query-s3cret/);
+    expect(run.stdout).toContain('url = "postgres://dp:***@db.example/dp"');
+    expect(run.stdout).toContain('feed_url = "postgres://dp@db.example/dp?password=***"');
+  });
+
   it('exits 2 with the key path of each problem, for the schema step and for the pre-start check alike', () => {
     const file = path.join(tmp.dir, 'bad.toml');
     writeFileSync(file, `data_dir = ${JSON.stringify(tmp.dir)}\n[auth]\ntrusted_networks = ["10.0.0.0/33"]\n`);

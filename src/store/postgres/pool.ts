@@ -6,6 +6,10 @@
  * "wrong password"). No password reaches a log line or an error text.
  */
 import pg from 'pg';
+import { maskUrl } from '../../log/mask-url.js';
+
+// the one masker, shared with --check-config; re-exported for the modules of this driver
+export { maskUrl };
 
 export interface PgPoolOptions {
   /** `[store] url`; parts it leaves out come from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (pg reads them). */
@@ -49,20 +53,6 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-/** The URL with its password replaced by "***" (and unparsable text replaced whole: it may be all password). */
-export function maskUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    for (const key of [...parsed.searchParams.keys()]) {
-      if (/^(password|sslpassword|sslkey)$/i.test(key)) parsed.searchParams.set(key, '***');
-    }
-    return parsed.toString();
-  } catch {
-    return url.includes('=') ? '(a connection string)' : url.replace(/:[^@/]*@/, ':***@');
-  }
-}
-
 /** TEXT without any password the URL (or PGPASSWORD) carries. */
 export function scrubSecrets(url: string, text: string): string {
   let out = text;
@@ -70,21 +60,56 @@ export function scrubSecrets(url: string, text: string): string {
   return out;
 }
 
-/** Every secret the URL and the environment can carry, to scrub from error texts. */
+/**
+ * Every secret the URL and the environment can carry, to scrub from error
+ * texts: each password as written in the URL and, when it decodes, as
+ * decoded (a stray % must not make us give up on the rest). Longest first,
+ * so a secret that contains another is scrubbed whole.
+ */
 function secretsOf(url: string): string[] {
-  const secrets: string[] = [];
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) {
-      secrets.push(parsed.password, decodeURIComponent(parsed.password));
+  const secrets = new Set<string>();
+  const add = (secret: string | null | undefined): void => {
+    if (secret) secrets.add(secret);
+  };
+  const parsed = parseAsPg(url);
+  if (parsed) {
+    add(parsed.password);
+    add(decodedOrNull(parsed.password));
+    // the query as written, and as URLSearchParams decodes it ("+" is a space; a stray % stays): pg reads the latter
+    for (const pair of parsed.search.slice(1).split('&')) {
+      const at = pair.indexOf('=');
+      if (at > 0 && /^(password|sslpassword)$/i.test(decodedOrNull(pair.slice(0, at)) ?? '')) add(pair.slice(at + 1));
     }
-    const query = parsed.searchParams.get('password');
-    if (query) secrets.push(query);
-  } catch {
-    // not a URL: nothing to pick out; maskUrl hides it whole
+    for (const [key, value] of parsed.searchParams) if (/^(password|sslpassword)$/i.test(key)) add(value);
   }
-  if (process.env.PGPASSWORD) secrets.push(process.env.PGPASSWORD);
-  return secrets.filter((s) => s.length > 0);
+  add(process.env.PGPASSWORD);
+  return [...secrets].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * The URL as pg-connection-string reads it: against a base (so a relative
+ * one parses), and with a placeholder host when it has credentials but no
+ * host (postgres://u:pw@/db, the socket coming from PGHOST).
+ */
+function parseAsPg(url: string): URL | null {
+  try {
+    return new URL(url, 'postgres://base');
+  } catch {
+    try {
+      return new URL(url.replace('@/', '@placeholder/'), 'postgres://base');
+    } catch {
+      // not a URL: nothing to pick out; maskUrl hides it whole
+      return null;
+    }
+  }
+}
+
+function decodedOrNull(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
 }
 
 const UNAVAILABLE_CODES = new Set([

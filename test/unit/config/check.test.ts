@@ -100,5 +100,21 @@ describe('the pre-start configuration check', () => {
     writeFileSync(file, `data_dir = ${JSON.stringify(data_dir)}\n` + toToml(rest));
     expect(loadConfigFile(file).auth).toEqual(buildConfig({ auth: { cache_ttl: '90m' } }).auth);
   });
+
+  it('prints the store URLs with their password masked, whether in the userinfo or in the query', () => {
+    const config = buildConfig({
+      store: {
+        url: 'postgres://dp:userinfo-s3cret@db.example:5432/devicepass?sslmode=require',
+        feed_url: 'postgres://dp@db.example:5432/devicepass?password=query-s3cret&application_name=feed',
+      },
+    });
+    const printed = printableConfig(config) as { store: { url: string; feed_url: string } };
+    expect(JSON.stringify(printed)).not.toMatch(/userinfo-s3cret|query-s3cret/);
+    // what else the URLs say is still shown: an operator checks the host, the database and the options
+    expect(new URL(printed.store.url)).toMatchObject({ username: 'dp', host: 'db.example:5432', pathname: '/devicepass', search: '?sslmode=require' });
+    const feed = new URL(printed.store.feed_url);
+    expect(feed.searchParams.get('application_name')).toBe('feed');
+    expect(feed.searchParams.get('password')).not.toBe('');
+  });
 });
 
