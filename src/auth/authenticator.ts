@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { normalizeAddress } from '../credentials/address.js';
 import { computeDigest, formatParams, parseParams, SALT_BYTES, type HashParams } from '../credentials/digest.js';
-import { normalizeDevicePassword } from '../credentials/password.js';
+import { MAX_PASSWORD_BYTES, normalizeDevicePassword } from '../credentials/password.js';
 import { verifyLegacy } from '../credentials/schemes/registry.js';
 import type { Logger } from '../log/logger.js';
 import { UNKNOWN, type LoginReads, type Unknown } from '../store/driver.js';
@@ -36,9 +36,6 @@ export interface AuthenticatorStats {
   cache: ReturnType<ProofCache['stats']>;
   queue: ReturnType<HashQueue['stats']>;
 }
-
-/** Longer than any real password; bounds the work an attacker can make us hash. */
-export const MAX_PASSWORD_BYTES = 1024;
 
 /** What a cold verification found, shared by every identical attempt that waited for it. */
 interface ColdVerdict {

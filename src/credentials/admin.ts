@@ -7,7 +7,7 @@ import { SCOPES, type DeviceRow, type ImportOutcome, type Scope, type StoredEven
 import { requireAddress, validText } from './address.js';
 import { computeDigest, formatParams, SALT_BYTES, type HashParams } from './digest.js';
 import { parsePasswdFileInSlices } from './passwd-file.js';
-import { CHOSEN_MINIMUM, generatePassword, normalizeDevicePassword, passwordLength } from './password.js';
+import { CHOSEN_MINIMUM, generatePassword, MAX_PASSWORD_BYTES, normalizeDevicePassword, passwordLength } from './password.js';
 import { LegacyHashError, parseLegacyHash } from './schemes/registry.js';
 
 /** A device as administrators see it: never a password, never a digest. */
@@ -46,7 +46,6 @@ export interface DeviceChange {
   at: number;
 }
 
-const MAX_PASSWORD_BYTES = 1024;
 /** The longest stretch of import work between two turns of the event loop. */
 const IMPORT_SLICE_MS = 5;
 
@@ -279,7 +278,7 @@ export class CredentialAdmin {
     } else {
       if (typeof chosen !== 'string') throw new DevicepassError('PASSWORD_WEAK');
       if (passwordLength(normalizeDevicePassword(chosen)) < CHOSEN_MINIMUM) throw new DevicepassError('PASSWORD_WEAK');
-      if (Buffer.byteLength(chosen) > MAX_PASSWORD_BYTES) throw new DevicepassError('PASSWORD_WEAK', 'a password may be at most 1024 bytes');
+      if (Buffer.byteLength(chosen) > MAX_PASSWORD_BYTES) throw new DevicepassError('PASSWORD_WEAK', `a password may be at most ${MAX_PASSWORD_BYTES} bytes`);
       shown = chosen;
     }
     const digest = await computeDigest(normalizeDevicePassword(shown), salt, this.#params);

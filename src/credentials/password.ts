@@ -5,6 +5,8 @@ const ALPHABET = 'abcdefghijklmnopqrstuvwxyz';
 export const GENERATED_LENGTH = 24;
 export const GROUP = 4;
 export const CHOSEN_MINIMUM = 16;
+/** Longer is refused at creation and at every login before any work: no hash is ever run over a megabyte of input. */
+export const MAX_PASSWORD_BYTES = 1024;
 
 /** A new device password in the form shown to the user: "abcd efgh ijkl mnop qrst uvwx". */
 export function generatePassword(): string {
