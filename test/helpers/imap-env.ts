@@ -7,6 +7,7 @@ import { startDaemon, type Daemon } from '../../src/daemon.js';
 import type { Logger } from '../../src/log/logger.js';
 import { tempDir, testConfig } from './env.js';
 import { FakeImapUpstream } from './fake-imap-upstream.js';
+import { RawImap } from './imap-raw-client.js';
 
 export const MASTER = { user: 'proxy-master', password: 'master-secret' };
 
@@ -82,6 +83,18 @@ export async function startImapEnv(options: ImapEnvOptions = {}): Promise<ImapEn
       cleanup();
     },
   };
+}
+
+/** A raw client logged in with LOGIN over implicit TLS, its session proxied to the upstream; throws when refused. */
+export async function rawLogin(env: ImapEnv, password: string, address = 'alice@example.com'): Promise<RawImap> {
+  const c = await RawImap.connect(env.tlsPort, { tls: true });
+  await c.next(/^\* OK/);
+  const answer = (await c.command('l', `LOGIN ${address} "${password}"`)).at(-1)!;
+  if (!answer.startsWith('l OK')) {
+    c.destroy();
+    throw new Error(`login refused: ${answer}`);
+  }
+  return c;
 }
 
 /** A loopback port where nothing listens: bound once, then released. */
