@@ -18,6 +18,9 @@ export const REPLIES = {
   },
   authorizationFailed: { ok: false, code: 'AUTH', text: 'Authorization identity differs from the login', failedLogin: true },
   upstreamUnavailable: { ok: false, code: 'SYS/TEMP', text: 'Mail server temporarily unavailable, try again later' },
+  // RFC 2449 §8.1.1, 8.1.2: the upstream's answers about the mailbox, passed on to the client with their code
+  mailboxInUse: { ok: false, code: 'IN-USE', text: 'Mailbox in use by another session, try again later' },
+  loginDelay: { ok: false, code: 'LOGIN-DELAY', text: 'Logged in too recently, try again later' },
   loggedIn: { ok: true, text: 'Logged in.' },
   userAccepted: { ok: true, text: 'Send your password' },
   noUser: { ok: false, text: 'Send USER first', bad: true },
