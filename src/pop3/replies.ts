@@ -25,6 +25,7 @@ export const REPLIES = {
   userAccepted: { ok: true, text: 'Send your password' },
   noUser: { ok: false, text: 'Send USER first', bad: true },
   unknownCommand: { ok: false, text: 'Unknown command or not valid before login', bad: true },
+  commandTooLong: { ok: false, text: 'Command line too long (255 octets at most)', bad: true },
   unsupportedMechanism: { ok: false, text: 'Unsupported authentication mechanism', bad: true },
   authenticateCanceled: { ok: false, text: 'Authentication canceled' },
   tlsActive: { ok: false, text: 'TLS is already active', bad: true },

@@ -168,6 +168,31 @@ describe('POP3 front, trusted loopback', () => {
     await c.waitClosed();
   });
 
+  it('a command line over 255 octets (RFC 2449 §4) is refused with -ERR and the connection goes on; an AUTH initial response and a SASL answer may be longer', async () => {
+    const c = await RawLines.connect(env.plainPort);
+    await c.next(/^\+OK/);
+    // 255 octets with the CRLF: accepted
+    expect(await say(c, `USER ${'a'.repeat(248)}`)).toBe('+OK Send your password');
+    expect(await say(c, `USER ${'a'.repeat(249)}`)).toBe('-ERR Command line too long (255 octets at most)');
+    expect(await say(c, `PASS ${'p'.repeat(400)}`)).toBe('-ERR Command line too long (255 octets at most)');
+    expect(await say(c, `${'X'.repeat(1000)}`)).toBe('-ERR Command line too long (255 octets at most)');
+    expect(await say(c, 'NOOP')).toBe('+OK');
+
+    // a long chosen password: the AUTH PLAIN line and the AUTH LOGIN answer carrying it are well over 255 octets
+    const long = 'long chosen password '.repeat(15);
+    const device = await env.daemon.admin.addDevice(ADDRESS, { name: 'long', scopes: ['pop3'], password: long }, 'test');
+    const plain = `AUTH PLAIN ${b64(`\0${ADDRESS}\0${device.password}`)}`;
+    expect(plain.length).toBeGreaterThan(400);
+    expect(await say(c, plain)).toBe('+OK Logged in.');
+    c.destroy();
+    const d = await RawLines.connect(env.plainPort);
+    await d.next(/^\+OK/);
+    expect(await say(d, `AUTH LOGIN ${b64(ADDRESS)}`)).toBe(`+ ${b64('Password:')}`);
+    expect(await say(d, b64(device.password))).toBe('+OK Logged in.');
+    d.destroy();
+    await env.daemon.admin.revokeDevice(ADDRESS, device.id, 'test');
+  });
+
   it('plaintext pipelined behind STLS is never read as if it came over TLS: the connection closes', async () => {
     const c = await RawLines.connect(env.plainPort);
     await c.next(/^\+OK/);
