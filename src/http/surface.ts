@@ -1,10 +1,11 @@
 import http from 'node:http';
 import type net from 'node:net';
+import type { Config } from '../config/load.js';
 import type { ConnectionGate } from '../net/connection-gate.js';
 import { closeServer, listenOn } from '../net/listen.js';
 import type { FrontContext, Surface, SurfaceFactory } from '../front-context.js';
 import { HttpMetrics } from './metrics.js';
-import { nginxAuth, type NginxAuthDeps } from './nginx-auth.js';
+import { nginxAuth, type NginxAuthDeps, type NginxUpstreams } from './nginx-auth.js';
 import { formatListen } from '../net/address.js';
 
 /** Requests carry only headers; a body is never read, and large headers are refused by node:http itself. */
@@ -28,6 +29,15 @@ function refuseUnparsable(err: Error & { code?: string }, socket: net.Socket): v
   socket.destroySoon();
 }
 
+/** Where auth_http sends nginx after a good login: the [imap], [pop3] and [smtp] upstreams of `config`. */
+function nginxUpstreams({ imap, pop3, smtp }: Config): NginxUpstreams {
+  return {
+    imap: { host: imap.upstream.host, port: imap.upstream.port, masterUser: imap.upstream.master_user, masterPassword: imap.upstream.master_password },
+    pop3: { host: pop3.upstream.host, port: pop3.upstream.port, masterUser: pop3.upstream.master_user, masterPassword: pop3.upstream.master_password },
+    smtp: { host: smtp.upstream.host, port: smtp.upstream.port },
+  };
+}
+
 /** /healthz, /metrics and nginx auth_http (/auth/nginx) on every `[http] listen` address. */
 export const httpSurface: SurfaceFactory = (ctx) => (ctx.config.http.listen.length === 0 ? null : new HttpSurface(ctx));
 
@@ -45,17 +55,17 @@ class HttpSurface implements Surface {
   constructor(ctx: FrontContext) {
     this.#ctx = ctx;
     this.#metrics = new HttpMetrics(ctx.registry, ctx.authenticator, ctx.connections, ctx.storeStats, ctx.tallies);
-    const { imap, pop3, smtp, http: config } = ctx.config;
+    const config = ctx.config.http;
     this.#gate = ctx.connections.gate('http', { maxConnections: config.max_connections, maxPerNetwork: config.max_connections_per_network });
     this.#nginx = {
       authenticate: (attempt) => ctx.authenticator.authenticate(attempt),
       isTrustedNetwork: (ip) => ctx.trustedNetworks.has(ip),
       log: ctx.log,
+      // [http] is bound at start (src/reload.ts): the listeners and the secret stay
       secret: config.nginx_secret,
-      upstreams: {
-        imap: { host: imap.upstream.host, port: imap.upstream.port, masterUser: imap.upstream.master_user, masterPassword: imap.upstream.master_password },
-        pop3: { host: pop3.upstream.host, port: pop3.upstream.port, masterUser: pop3.upstream.master_user, masterPassword: pop3.upstream.master_password },
-        smtp: { host: smtp.upstream.host, port: smtp.upstream.port },
+      // the upstreams are reloadable: read at each answer from ctx.config, which a reload replaces
+      get upstreams() {
+        return nginxUpstreams(ctx.config);
       },
       onResult: (protocol, result) => this.#metrics.login('auth_http', protocol, result),
     };

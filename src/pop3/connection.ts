@@ -17,9 +17,12 @@ import { GOODBYES, GREETING, REPLIES } from './replies.js';
 import type { Pop3Spares } from './upstream.js';
 
 /**
- * Longest line before login, CRLF included. RFC 2449 allows commands of 255
- * octets, but an AUTH PLAIN initial response for a long address and password
- * needs more, and SASL lines have no limit of their own.
+ * Longest line before login, CRLF included: past it the connection is closed
+ * without reading on. Commands are held to RFC 2449's 255 octets by the gate
+ * (dispatch.ts), which answers a longer one and goes on; only an AUTH line
+ * with an initial response and the answers to SASL prompts may use all of
+ * this, since base64 of a long address and password needs it (up to 254 +
+ * 1024 bytes before encoding).
  */
 export const MAX_LINE_BYTES = 2048;
 

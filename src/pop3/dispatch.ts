@@ -17,6 +17,14 @@ export interface Dispatch {
 const SPACE = 0x20;
 /** Keywords are 3 or 4 characters (RFC 1939 §3); anything past this is no keyword of ours. */
 const MAX_KEYWORD = 16;
+/**
+ * RFC 2449 §4: a command is at most 255 octets, CRLF included. Only an AUTH
+ * line carrying an initial response may be longer (base64 of an address and
+ * a password); SASL answers to `+` never come here, and the framer's own
+ * limit (connection.ts) bounds both.
+ */
+export const MAX_COMMAND_OCTETS = 255;
+const CRLF_OCTETS = 2;
 
 export function resolveCommand(line: Buffer, state: ConnectionState): Dispatch | (CommandResult & { readonly keyword: string }) {
   const space = line.indexOf(SPACE);
@@ -24,6 +32,7 @@ export function resolveCommand(line: Buffer, state: ConnectionState): Dispatch |
   const keyword = keywordBytes.length <= MAX_KEYWORD ? keywordBytes.toString('latin1').toUpperCase() : '';
   const rest = space < 0 ? Buffer.alloc(0) : line.subarray(space + 1);
   const words = splitWords(rest);
+  if (line.length + CRLF_OCTETS > MAX_COMMAND_OCTETS && !(keyword === 'AUTH' && words.length >= 2)) return { ...REPLIES.commandTooLong, keyword };
   let key = keyword;
   let spec = COMMANDS.get(key);
   if (keyword === 'AUTH' && words.length > 0) {

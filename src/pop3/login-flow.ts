@@ -5,7 +5,9 @@
  */
 import { authReply } from '../errors/auth-replies.js';
 import type { FrontLoginInput, LoginOutcome as FrontLoginOutcome } from '../net/front-login.js';
+import type { Logger } from '../log/logger.js';
 import { ProxiedSession, type Goodbyes } from '../net/proxied-session.js';
+import type { UpstreamError } from '../net/upstream-error.js';
 import type { CommandResult, Credentials } from './commands/types.js';
 import { composeStatus } from './compose.js';
 import { GOODBYES, REPLIES } from './replies.js';
@@ -50,12 +52,38 @@ export async function runLogin(input: LoginFlowInput, credentials: Credentials, 
     if (opened.kind === 'ready') opened.session.abandon();
     return { kind: 'gone' };
   }
-  if (opened.kind === 'failed') {
-    sessionLog.warn({ reason: opened.error.reason, err: opened.error.message }, 'POP3 login succeeded but the upstream session could not be opened');
-    return { kind: 'answer', result: REPLIES.upstreamUnavailable };
-  }
+  if (opened.kind === 'failed') return { kind: 'answer', result: upstreamRefusal(opened.error, sessionLog) };
   sessionLog.info({ device: result.deviceName, mechanism: credentials.mechanism, cached: result.cached }, 'POP3 login: proxying to upstream');
   return { kind: 'proxy', session: opened.session, result: { ...REPLIES.loggedIn, after: 'proxy' } };
+}
+
+/** The upstream's response codes about the mailbox rather than the server (RFC 2449 §8.1): the client hears them. */
+const MAILBOX_REFUSALS: Readonly<Record<string, CommandResult>> = { 'IN-USE': REPLIES.mailboxInUse, 'LOGIN-DELAY': REPLIES.loginDelay };
+/** Codes that will not change by trying again: the master login itself is refused (wrong master credentials, address unknown there). */
+const PERMANENT_CODES: ReadonlySet<string> = new Set(['AUTH', 'SYS/PERM']);
+
+/**
+ * What the client hears when the upstream session could not be opened, and
+ * the log line: a busy or just-used mailbox is the client's news and no
+ * fault (info); anything else is "try later" to the client ([SYS/TEMP],
+ * never [AUTH]: the device password was right), logged as a warning, or as
+ * an error when the refusal is permanent, since that is devicepass's
+ * configuration at the upstream and every login will meet it.
+ */
+function upstreamRefusal(error: UpstreamError, log: Logger): CommandResult {
+  const code = error.responseCode;
+  const fields = { reason: error.reason, ...(code === null ? {} : { code }), err: error.message };
+  const mailbox = code === null ? undefined : MAILBOX_REFUSALS[code];
+  if (error.reason === 'refused' && mailbox) {
+    log.info(fields, 'POP3 login succeeded but the upstream refused the mailbox for now');
+    return mailbox;
+  }
+  if (error.reason === 'refused' && code !== null && PERMANENT_CODES.has(code)) {
+    log.error(fields, 'POP3 login succeeded but the upstream refused the master login: check [pop3.upstream] master_user and master_password, and that the address exists there');
+  } else {
+    log.warn(fields, 'POP3 login succeeded but the upstream session could not be opened');
+  }
+  return REPLIES.upstreamUnavailable;
 }
 
 function decode(bytes: Buffer): string | undefined {

@@ -192,12 +192,19 @@ function reader(socket: Socket): UpstreamReader<string> {
   );
 }
 
-/** The line when it is +OK; otherwise an UpstreamError of `reason` (a -ERR) or 'protocol' (anything else). */
+/** RFC 2449 §8: "-ERR [resp-code] text", resp-code = resp-level *("/" resp-level), no spaces inside. */
+const RESPONSE_CODE = /^-ERR \[([\x21-\x5c\x5e-\x7e]+)\]/;
+
+/**
+ * The line when it is +OK; otherwise an UpstreamError of `reason` (a -ERR,
+ * with its response code) or 'protocol' (anything else).
+ */
 function expectOk(line: string, step: string, reason: 'unreachable' | 'tls' | 'refused'): string {
   if (line === '+OK' || line.startsWith('+OK ')) return line;
   if (line === '-ERR' || line.startsWith('-ERR ')) {
-    // [SYS/TEMP], [AUTH], [IN-USE]: the upstream's own words, for the log
-    throw new UpstreamError(reason, `upstream refused ${step}: ${describe(line)}`);
+    // the upstream's own words for the log; its code ([IN-USE], [AUTH]…) for the front to act on
+    const responseCode = RESPONSE_CODE.exec(line)?.[1]?.toUpperCase() ?? null;
+    throw new UpstreamError(reason, `upstream refused ${step}: ${describe(line)}`, { responseCode });
   }
   throw new UpstreamError('protocol', `upstream answered ${step} with ${describe(line)}`);
 }

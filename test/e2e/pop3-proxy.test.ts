@@ -14,6 +14,17 @@ import { serversReady } from './helpers/require-servers.js';
 
 const run = promisify(execFile);
 const ALICE = 'alice@example.com';
+/** The loopback address devicepass trusts to send PROXY headers, and the client address such a header claims. */
+const PROXY_PEER = '127.0.0.2';
+const CLIENT_IP = '192.0.2.7';
+
+/** A multi-line answer's lines up to the terminating "." (dot-stuffing left as sent). */
+async function multiline(c: RawLines): Promise<string[]> {
+  const lines: string[] = [];
+  for (let line = await c.next(() => true); line !== '.'; line = await c.next(() => true)) lines.push(line);
+  return lines;
+}
+
 const canRun = serversReady(dovecotPop3Installed() && process.getuid?.() === 0, 'Dovecot with POP3 (as root)');
 
 /**
@@ -21,7 +32,9 @@ const canRun = serversReady(dovecotPop3Installed() && process.getuid?.() === 0, 
  * devicepass too), then a POP3 client logs in to devicepass with a device
  * password, devicepass logs in to Dovecot's POP3 as the address through the
  * master user (with XCLIENT: loopback is in login_trusted_networks) and
- * relays; revoking the device cuts exactly that device's session.
+ * relays; revoking the device cuts exactly that device's session. One client
+ * comes through a trusted proxy's PROXY header, so its address is one that
+ * only XCLIENT can have told Dovecot.
  */
 describe.skipIf(!canRun)('POP3 through devicepass to a real Dovecot', () => {
   let dovecot: DovecotInstance;
@@ -44,7 +57,8 @@ describe.skipIf(!canRun)('POP3 through devicepass to a real Dovecot', () => {
     daemon = await startDaemon(
       testConfig(tmp.dir, {
         imap: { listen: ['127.0.0.1:0'], listen_tls: [], upstream: { ...upstream, port: dovecot.port } },
-        pop3: { listen: ['127.0.0.1:0'], listen_tls: ['127.0.0.1:0'], upstream: { ...upstream, port: dovecot.pop3Port } },
+        // a "load balancer" on 127.0.0.2 tells devicepass who its clients are, in a PROXY header
+        pop3: { listen: ['127.0.0.1:0'], listen_tls: ['127.0.0.1:0'], trusted_proxies: [`${PROXY_PEER}/32`], upstream: { ...upstream, port: dovecot.pop3Port } },
         dovecot_auth: { listen: [] },
       }),
     );
@@ -69,12 +83,22 @@ describe.skipIf(!canRun)('POP3 through devicepass to a real Dovecot', () => {
   });
 
   it('LIST and RETR through devicepass return the message put there over IMAP; Dovecot logs the login as the address from the real client', async () => {
-    const client = pop3('phone');
-    const list = await client.LIST();
-    expect(list).toHaveLength(1);
-    expect(await client.RETR(1)).toContain('Hello through the POP3 proxy.');
-    await client.QUIT();
-    await dovecot.waitForLog(/pop3-login: Info: Login: user=<alice@example\.com>, method=PLAIN, rip=127\.0\.0\.1/);
+    // the client's address is one neither devicepass nor Dovecot has: only XCLIENT can carry it to Dovecot's log
+    // (192.0.2.7 is only claimed inside the PROXY header; nothing is ever sent there)
+    const client = await RawLines.connect(pop3Tls, { tls: true, localAddress: PROXY_PEER, preamble: `PROXY TCP4 ${CLIENT_IP} 127.0.0.1 40777 995\r\n` });
+    expect(await client.next(/^[+-]/)).toBe('+OK devicepass ready.');
+    client.send(`AUTH PLAIN ${Buffer.from(`\0${ALICE}\0${devices.phone!.password}`).toString('base64')}\r\n`);
+    expect(await client.next(/^[+-]/)).toBe('+OK Logged in.');
+    client.send('LIST\r\n');
+    expect(await client.next(/^[+-]/)).toMatch(/^\+OK/);
+    expect(await multiline(client)).toEqual([expect.stringMatching(/^1 \d+$/)]);
+    client.send('RETR 1\r\n');
+    expect(await client.next(/^[+-]/)).toMatch(/^\+OK/);
+    expect((await multiline(client)).join('\n')).toContain('Hello through the POP3 proxy.');
+    client.send('QUIT\r\n');
+    expect(await client.next(/^[+-]/)).toMatch(/^\+OK/);
+    await client.waitClosed();
+    await dovecot.waitForLog(/pop3-login: Info: Login: user=<alice@example\.com>, method=PLAIN, rip=192\.0\.2\.7, lip=127\.0\.0\.1/);
   });
 
   it('curl pop3:// with AUTH PLAIN retrieves the message', async () => {

@@ -5,8 +5,10 @@
 import net from 'node:net';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import type { Logger } from '../../src/log/logger.js';
+import type { Scope } from '../../src/store/types.js';
 import { tempDir, testConfig } from './env.js';
 import { FakeImapUpstream } from './fake-imap-upstream.js';
+import { RawImap } from './imap-raw-client.js';
 
 export const MASTER = { user: 'proxy-master', password: 'master-secret' };
 
@@ -29,6 +31,8 @@ export interface ImapEnvOptions {
   hashing?: Record<string, unknown>;
   /** Device names with their chosen passwords (undefined = generated). */
   devices?: Record<string, string | undefined>;
+  /** Every device's scopes (default: a new device's, imap and smtp). */
+  scopes?: Scope[];
   address?: string;
   /** Point [imap.upstream] at a loopback port where nothing listens. */
   deadUpstream?: boolean;
@@ -64,7 +68,7 @@ export async function startImapEnv(options: ImapEnvOptions = {}): Promise<ImapEn
   await daemon.admin.addAddress(address, 'test');
   const devices: ImapEnv['devices'] = {};
   for (const [name, password] of Object.entries(options.devices ?? { phone: undefined, laptop: undefined })) {
-    const made = await daemon.admin.addDevice(address, { name, ...(password === undefined ? {} : { password }) }, 'test');
+    const made = await daemon.admin.addDevice(address, { name, ...(password === undefined ? {} : { password }), ...(options.scopes ? { scopes: options.scopes } : {}) }, 'test');
     devices[name] = { id: String(made.id), password: made.password };
   }
   const imap = daemon.surfaces.find((s) => s.name === 'imap');
@@ -82,6 +86,18 @@ export async function startImapEnv(options: ImapEnvOptions = {}): Promise<ImapEn
       cleanup();
     },
   };
+}
+
+/** A raw client logged in with LOGIN over implicit TLS, its session proxied to the upstream; throws when refused. */
+export async function rawLogin(env: ImapEnv, password: string, address = 'alice@example.com'): Promise<RawImap> {
+  const c = await RawImap.connect(env.tlsPort, { tls: true });
+  await c.next(/^\* OK/);
+  const answer = (await c.command('l', `LOGIN ${address} "${password}"`)).at(-1)!;
+  if (!answer.startsWith('l OK')) {
+    c.destroy();
+    throw new Error(`login refused: ${answer}`);
+  }
+  return c;
 }
 
 /** A loopback port where nothing listens: bound once, then released. */

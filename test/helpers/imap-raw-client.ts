@@ -9,6 +9,8 @@ export interface RawConnectOptions {
   tls?: boolean;
   /** Bytes written before anything else (a PROXY header). */
   preamble?: Buffer | string;
+  /** The loopback address to connect from (a trusted proxy's, e.g. 127.0.0.2). */
+  localAddress?: string;
 }
 
 export class RawImap {
@@ -27,7 +29,7 @@ export class RawImap {
 
   static async connect(port: number, options: RawConnectOptions = {}): Promise<RawImap> {
     const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => resolve(s));
+      const s = net.connect({ port, host: '127.0.0.1', ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, () => resolve(s));
       s.once('error', reject);
     });
     if (options.preamble !== undefined) socket.write(options.preamble);

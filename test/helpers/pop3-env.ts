@@ -6,7 +6,8 @@ import net from 'node:net';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import type { Logger } from '../../src/log/logger.js';
 import { tempDir, testConfig } from './env.js';
-import { FakePop3Upstream, type FakePop3Options } from './fake-pop3-upstream.js';
+import { FakePop3Upstream, type FakePop3Options, type FakePop3Session } from './fake-pop3-upstream.js';
+import { RawImap as RawLines } from './imap-raw-client.js';
 
 export const POP3_MASTER = { user: 'pop-master', password: 'pop-master-secret' };
 
@@ -71,6 +72,30 @@ export async function startPop3Env(options: Pop3EnvOptions = {}): Promise<Pop3En
       cleanup();
     },
   };
+}
+
+/**
+ * A raw client that sent AUTH PLAIN (with the initial response) over
+ * implicit TLS, with the front's answer to it; the client is left open
+ * whatever the answer, for the test to go on or destroy.
+ */
+export async function rawAuth(env: Pop3Env, password: string, address = 'alice@example.com'): Promise<{ client: RawLines; answer: string }> {
+  const client = await RawLines.connect(env.tlsPort, { tls: true });
+  await client.next(/^\+OK/);
+  client.send(`AUTH PLAIN ${Buffer.from(`\0${address}\0${password}`, 'utf8').toString('base64')}\r\n`);
+  return { client, answer: await client.next(/^[+-]/, 5_000) };
+}
+
+/** A raw client logged in over implicit TLS, with the upstream session it is proxied to; throws when refused. */
+export async function rawLogin(env: Pop3Env, password: string, address = 'alice@example.com'): Promise<{ client: RawLines; upstream: FakePop3Session }> {
+  const before = new Set(env.upstream.loggedIn(address));
+  const { client, answer } = await rawAuth(env, password, address);
+  const upstream = env.upstream.loggedIn(address).find((s) => !before.has(s));
+  if (answer !== '+OK Logged in.' || !upstream) {
+    client.destroy();
+    throw new Error(`login refused: ${answer}`);
+  }
+  return { client, upstream };
 }
 
 function closedPort(): Promise<number> {

@@ -125,6 +125,66 @@ describe('HTTP surface', () => {
   });
 });
 
+/** SIGHUP may change [imap.upstream] and [pop3.upstream] (src/reload.ts): auth_http must send nginx to the new ones. */
+describe('HTTP surface: auth_http after a reload', () => {
+  let daemon: Daemon;
+  let dir: string;
+  let cleanup: () => void;
+  let base: string;
+  let password: string;
+
+  const sections = (imap: Record<string, unknown>, pop3: Record<string, unknown>, smtp: Record<string, unknown>) => ({
+    imap: { listen: [], listen_tls: [], upstream: imap },
+    pop3: { listen: [], listen_tls: [], upstream: pop3 },
+    smtp: { listen: [], listen_tls: [], upstream: smtp },
+    dovecot_auth: { listen: [] },
+    http: { listen: ['127.0.0.1:0'], nginx_secret: SECRET },
+  });
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = tempDir());
+    daemon = await startDaemon(
+      testConfig(dir, sections(
+        { host: '127.0.0.1', port: 10143, master_user: 'master', master_password: 'master-pw' },
+        { host: '127.0.0.1', port: 10110, master_user: 'pop-master', master_password: 'pop-master-pw' },
+        { host: '127.0.0.1', port: 10025 },
+      )),
+    );
+    base = daemon.surfaces.find((s) => s.name === 'http')!.addresses()[0]!;
+    await daemon.admin.addAddress(ALICE, 'test');
+    password = (await daemon.admin.addDevice(ALICE, { name: 'phone', scopes: ['imap', 'pop3', 'smtp'] }, 'test')).password;
+  });
+  afterAll(async () => {
+    await daemon.stop();
+    cleanup();
+  });
+
+  const login = (protocol: string) =>
+    get(base, '/auth/nginx', {
+      'X-Devicepass-Secret': SECRET, 'Auth-Method': 'plain', 'Auth-User': encodeURIComponent(ALICE), 'Auth-Pass': encodeURIComponent(password),
+      'Auth-Protocol': protocol, 'Auth-Login-Attempt': '1', 'Client-IP': '127.0.0.1',
+    });
+
+  it('answers with the reloaded upstream host, port and master login for POP3 and IMAP (and the SMTP upstream)', async () => {
+    expect((await login('pop3')).headers).toMatchObject({ 'auth-server': '127.0.0.1', 'auth-port': '10110', 'auth-user': `${ALICE}*pop-master`, 'auth-pass': 'pop-master-pw' });
+    expect((await login('imap')).headers).toMatchObject({ 'auth-server': '127.0.0.1', 'auth-port': '10143', 'auth-user': `${ALICE}*master`, 'auth-pass': 'master-pw' });
+
+    const plan = await daemon.reload(testConfig(dir, sections(
+      { host: '127.0.0.2', port: 20143, master_user: 'master2', master_password: 'master-pw-2' },
+      { host: '127.0.0.3', port: 20110, master_user: 'pop-master2', master_password: 'pop-master-pw-2' },
+      { host: '127.0.0.4', port: 20025 },
+    )));
+    expect(plan.needRestart).toEqual([]);
+    expect(plan.applied).toEqual(expect.arrayContaining(['imap.upstream.port', 'pop3.upstream.port', 'pop3.upstream.master_password', 'smtp.upstream.port']));
+
+    const pop3 = await login('pop3');
+    expect(pop3.headers).toMatchObject({ 'auth-status': 'OK', 'auth-server': '127.0.0.3', 'auth-port': '20110', 'auth-user': `${ALICE}*pop-master2`, 'auth-pass': 'pop-master-pw-2' });
+    const imap = await login('imap');
+    expect(imap.headers).toMatchObject({ 'auth-status': 'OK', 'auth-server': '127.0.0.2', 'auth-port': '20143', 'auth-user': `${ALICE}*master2`, 'auth-pass': 'master-pw-2' });
+    expect((await login('smtp')).headers).toMatchObject({ 'auth-status': 'OK', 'auth-server': '127.0.0.4', 'auth-port': '20025' });
+  });
+});
+
 /** Found by the auth_http fuzzer (test/integration/fuzz-fronts.test.ts): a request node:http cannot parse was closed in silence. */
 describe('HTTP surface: requests it cannot parse', () => {
   let daemon: Daemon;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawImap } from '../helpers/imap-raw-client.js';
-import { startImapEnv, type ImapEnv } from '../helpers/imap-env.js';
+import { rawLogin, startImapEnv, type ImapEnv } from '../helpers/imap-env.js';
+import { addExpiringDevice } from '../helpers/session-cuts.js';
 
 const ADDRESS = 'alice@example.com';
 
@@ -15,10 +16,7 @@ describe('IMAP front: expiry ends live sessions', () => {
     await env?.stop();
   });
 
-  const addExpiring = async (name: string, expires: string) => {
-    const made = await env.daemon.admin.addDevice(ADDRESS, { name, expires }, 'test');
-    return { id: made.id, password: made.password };
-  };
+  const addExpiring = (name: string, expires: string) => addExpiringDevice(env.daemon, ADDRESS, name, expires);
 
   it('an IDLE session of a device expiring in 1 s gets * BYE and is closed; other devices stay', async () => {
     const intern = await addExpiring('intern', '1s');
@@ -48,10 +46,3 @@ describe('IMAP front: expiry ends live sessions', () => {
     expect(env.daemon.expiry.watching).toBe(0);
   });
 });
-
-async function rawLogin(env: ImapEnv, password: string): Promise<RawImap> {
-  const c = await RawImap.connect(env.tlsPort, { tls: true });
-  await c.next(/^\* OK/);
-  expect((await c.command('l', `LOGIN ${ADDRESS} "${password}"`)).at(-1)).toMatch(/^l OK/);
-  return c;
-}

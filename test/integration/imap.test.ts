@@ -2,7 +2,8 @@ import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UPSTREAM_CAPABILITIES } from '../helpers/fake-imap-upstream.js';
 import { RawImap } from '../helpers/imap-raw-client.js';
-import { startImapEnv, type ImapEnv } from '../helpers/imap-env.js';
+import { rawLogin, startImapEnv, type ImapEnv } from '../helpers/imap-env.js';
+import { cutsSince, waitFor } from '../helpers/session-cuts.js';
 
 const ADDRESS = 'alice@example.com';
 /** A chosen password with the characters quoted strings must escape. */
@@ -88,12 +89,7 @@ describe('IMAP front: logins through to the upstream', () => {
     const started = performance.now();
     const revoked = await env.daemon.admin.revokeDevice(ADDRESS, env.devices.phone!.id, 'test');
     expect(revoked.sessionsClosed).toBe(3);
-    const byes = await Promise.all([idle, busy].map(async (c) => {
-      const line = await c.next(/^\* BYE/);
-      await c.waitClosed(1000);
-      return { line, ms: performance.now() - started };
-    }));
-    for (const { line, ms } of byes) {
+    for (const { line, ms } of await cutsSince([idle, busy], /^\* BYE/, started)) {
       expect(line).toBe('* BYE Session revoked by administrator');
       expect(ms).toBeLessThan(100);
     }
@@ -272,18 +268,3 @@ describe('IMAP front: an upstream that cannot be reached', () => {
     c.destroy();
   });
 });
-
-async function rawLogin(env: ImapEnv, password: string): Promise<RawImap> {
-  const c = await RawImap.connect(env.tlsPort, { tls: true });
-  await c.next(/^\* OK/);
-  expect((await c.command('l', `LOGIN ${ADDRESS} "${password}"`)).at(-1)).toMatch(/^l OK/);
-  return c;
-}
-
-async function waitFor(check: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -11,7 +11,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { cli } from '../helpers/env.js';
 import { FAKE_MESSAGE } from '../helpers/fake-pop3-upstream.js';
 import { RawImap as RawLines } from '../helpers/imap-raw-client.js';
-import { startPop3Env, type Pop3Env } from '../helpers/pop3-env.js';
+import { POP3_MASTER, startPop3Env, type Pop3Env } from '../helpers/pop3-env.js';
 
 const ADDRESS = 'alice@example.com';
 const run = promisify(execFile);
@@ -168,6 +168,31 @@ describe('POP3 front, trusted loopback', () => {
     await c.waitClosed();
   });
 
+  it('a command line over 255 octets (RFC 2449 §4) is refused with -ERR and the connection goes on; an AUTH initial response and a SASL answer may be longer', async () => {
+    const c = await RawLines.connect(env.plainPort);
+    await c.next(/^\+OK/);
+    // 255 octets with the CRLF: accepted
+    expect(await say(c, `USER ${'a'.repeat(248)}`)).toBe('+OK Send your password');
+    expect(await say(c, `USER ${'a'.repeat(249)}`)).toBe('-ERR Command line too long (255 octets at most)');
+    expect(await say(c, `PASS ${'p'.repeat(400)}`)).toBe('-ERR Command line too long (255 octets at most)');
+    expect(await say(c, `${'X'.repeat(1000)}`)).toBe('-ERR Command line too long (255 octets at most)');
+    expect(await say(c, 'NOOP')).toBe('+OK');
+
+    // a long chosen password: the AUTH PLAIN line and the AUTH LOGIN answer carrying it are well over 255 octets
+    const long = 'long chosen password '.repeat(15);
+    const device = await env.daemon.admin.addDevice(ADDRESS, { name: 'long', scopes: ['pop3'], password: long }, 'test');
+    const plain = `AUTH PLAIN ${b64(`\0${ADDRESS}\0${device.password}`)}`;
+    expect(plain.length).toBeGreaterThan(400);
+    expect(await say(c, plain)).toBe('+OK Logged in.');
+    c.destroy();
+    const d = await RawLines.connect(env.plainPort);
+    await d.next(/^\+OK/);
+    expect(await say(d, `AUTH LOGIN ${b64(ADDRESS)}`)).toBe(`+ ${b64('Password:')}`);
+    expect(await say(d, b64(device.password))).toBe('+OK Logged in.');
+    d.destroy();
+    await env.daemon.admin.revokeDevice(ADDRESS, device.id, 'test');
+  });
+
   it('plaintext pipelined behind STLS is never read as if it came over TLS: the connection closes', async () => {
     const c = await RawLines.connect(env.plainPort);
     await c.next(/^\+OK/);
@@ -299,6 +324,68 @@ describe('POP3 front, upstream trouble', () => {
     } finally {
       await env.stop();
     }
+  });
+});
+
+/**
+ * The upstream's RFC 2449 response codes to the master login: [IN-USE] and
+ * [LOGIN-DELAY] are about the mailbox, so the client hears them; anything
+ * else is the server's trouble ([SYS/TEMP] to the client), and a permanent
+ * refusal means devicepass is misconfigured there: an error in the log.
+ */
+describe('POP3 front, the upstream refusing the master login', () => {
+  /** One AUTH PLAIN against an upstream answering the master login with `refusal`: the answer, whether the connection is still usable, and the log. */
+  async function refusedWith(refusal: string) {
+    const lines: string[] = [];
+    const log = createLogger('info', { write: (l: string) => void lines.push(l) });
+    // a single counted failure would close the connection
+    const env = await startPop3Env({ upstream: { refuseLogin: refusal }, pop3: { max_auth_failures: 1 }, log });
+    try {
+      const c = await RawLines.connect(env.plainPort);
+      await c.next(/^\+OK/);
+      const answer = await say(c, `AUTH PLAIN ${b64(`\0${ADDRESS}\0${env.devices.phone!.password}`)}`);
+      const next = await say(c, 'NOOP');
+      c.destroy();
+      expect(env.daemon.registry.list(ADDRESS)).toEqual([]);
+      const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.address === ADDRESS && typeof l.msg === 'string' && l.msg.startsWith('POP3 login'));
+      return { answer, next, records };
+    } finally {
+      await env.stop();
+    }
+  }
+
+  it.each([
+    ['-ERR [IN-USE] Mailbox is locked by another POP3 session', '-ERR [IN-USE] Mailbox in use by another session, try again later'],
+    ['-ERR [LOGIN-DELAY] Logged in too recently', '-ERR [LOGIN-DELAY] Logged in too recently, try again later'],
+    ['-ERR [in-use] lower case', '-ERR [IN-USE] Mailbox in use by another session, try again later'],
+  ])('%s: the client hears the code with its meaning, and it is no failed login', async (refusal, expected) => {
+    const { answer, next, records } = await refusedWith(refusal);
+    expect(answer).toBe(expected);
+    expect(next).toBe('+OK');
+    // about the mailbox, not a fault: an info line naming the code
+    expect(records.map((r) => [r.level, r.code])).toEqual([[30, expected.slice(6, expected.indexOf(']'))]]);
+  });
+
+  it.each([
+    ['-ERR [AUTH] Authentication failed.', 'AUTH'],
+    ['-ERR [SYS/PERM] Master login not allowed', 'SYS/PERM'],
+  ])('%s: [SYS/TEMP] to the client, and an error in the log (the master login is misconfigured)', async (refusal, code) => {
+    const { answer, next, records } = await refusedWith(refusal);
+    expect(answer).toBe('-ERR [SYS/TEMP] Mail server temporarily unavailable, try again later');
+    expect(next).toBe('+OK');
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ level: 50, reason: 'refused', code });
+    // the upstream's words are in the line; the master password never is
+    expect(JSON.stringify(records[0])).toContain(refusal.slice(5));
+    expect(JSON.stringify(records[0])).not.toContain(POP3_MASTER.password);
+  });
+
+  it.each([['-ERR [SYS/TEMP] Try again later', 'SYS/TEMP'], ['-ERR Temporary failure', null]])('%s: [SYS/TEMP] to the client and a warning', async (refusal, code) => {
+    const { answer, records } = await refusedWith(refusal);
+    expect(answer).toBe('-ERR [SYS/TEMP] Mail server temporarily unavailable, try again later');
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ level: 40, reason: 'refused' });
+    expect(records[0]!.code ?? null).toBe(code);
   });
 });
 

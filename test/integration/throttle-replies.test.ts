@@ -55,13 +55,15 @@ describe('a throttled login on every front', () => {
         // loopback is not trusted here, and one hash per network is all it gets
         auth: { trusted_networks: [], network_hash_burst: 1, network_hash_rate: 0.0001, failure_delay: 0, failure_delay_max: 0 },
         imap: { listen: [], listen_tls: ['127.0.0.1:0'] },
+        // a failed-login limit the POP3 case goes past with throttled answers alone
+        pop3: { listen: [], listen_tls: ['127.0.0.1:0'], max_auth_failures: 2 },
         smtp: { listen: [], listen_tls: ['127.0.0.1:0'] },
         dovecot_auth: { listen: ['127.0.0.1:0'] },
         http: { listen: ['127.0.0.1:0'], nginx_secret: SECRET },
       }),
     );
     await daemon.admin.addAddress(ALICE, 'test');
-    password = (await daemon.admin.addDevice(ALICE, { name: 'phone' }, 'test')).password;
+    password = (await daemon.admin.addDevice(ALICE, { name: 'phone', scopes: ['imap', 'smtp', 'pop3'] }, 'test')).password;
     // 127.0.0.1 spends its one token on a wrong password
     const spent = await daemon.authenticator.authenticate({ address: ALICE, password: 'a wrong guess', protocol: 'imap', clientIp: '127.0.0.1', trusted: false });
     expect(spent).toMatchObject({ reason: 'wrong-password' });
@@ -81,6 +83,24 @@ describe('a throttled login on every front', () => {
     await client.next(/^\* OK/);
     client.send(`a LOGIN "${ALICE}" "${password}"\r\n`);
     expect(await client.next(/^a /)).toMatch(/^a NO \[UNAVAILABLE\] /);
+    client.destroy();
+  });
+
+  it('POP3: -ERR [SYS/TEMP], and throttled answers do not count towards the failed-login limit', async () => {
+    const client = await RawImap.connect(port('pop3').port, { tls: true });
+    await client.next(/^\+OK/);
+    // max_auth_failures is 2: a third counted failure would close the connection
+    for (let attempt = 0; attempt < 3; attempt++) {
+      client.send(`USER ${ALICE}\r\n`);
+      expect(await client.next(/^[+-]/)).toBe('+OK Send your password');
+      client.send(`PASS ${password}\r\n`);
+      expect(await client.next(/^[+-]/)).toBe('-ERR [SYS/TEMP] Authentication temporarily unavailable, try again later');
+    }
+    client.send(`AUTH PLAIN ${Buffer.from(`\0${ALICE}\0${password}`).toString('base64')}\r\n`);
+    expect(await client.next(/^[+-]/)).toMatch(/^-ERR \[SYS\/TEMP\] /);
+    client.send('NOOP\r\n');
+    expect(await client.next(/^[+-]/)).toBe('+OK');
+    expect(client.isClosed).toBe(false);
     client.destroy();
   });
 

@@ -1,5 +1,5 @@
-/** The IMAP words and sessions the fuzzers build their cases from (the reader, the parser and the live front share them). */
-import { FUZZ_ADDRESS, FUZZ_WRONG_PASSWORD, PLAIN_WRONG } from './identities.js';
+/** The IMAP and POP3 words and sessions the fuzzers build their cases from (the reader, the parser and the live fronts share them). */
+import { b64, FUZZ_ADDRESS, FUZZ_WRONG_PASSWORD, PLAIN_WRONG } from './identities.js';
 
 export const IMAP_DICTIONARY = [
   'a', 'A1', '*', '+', 'LOGIN', 'AUTHENTICATE', 'PLAIN', 'LOGIN', 'ID', 'NIL', 'CAPABILITY', 'NOOP', 'XYZZY', 'SELECT', 'STARTTLS',
@@ -21,3 +21,13 @@ export const IMAP_CORPUS = [
   'c CAPABILITY\r\nd NOOP\ne STARTTLS\r\nf LOGOUT\r\n',
   'g ID NIL\r\nh ID ((("x")))\r\n',
 ];
+
+/** POP3 commands before login (and some after it, refused there), their arguments, and bytes a framer must survive. */
+export const POP3_DICTIONARY = [
+  'CAPA', 'capa', 'STLS', 'USER', 'PASS', 'AUTH', 'AUTH PLAIN', 'AUTH LOGIN', 'AUTH CRAM-MD5', 'NOOP', 'QUIT', 'RETR 1', 'LIST', 'APOP',
+  FUZZ_ADDRESS, FUZZ_WRONG_PASSWORD, PLAIN_WRONG, b64(FUZZ_ADDRESS), b64(FUZZ_WRONG_PASSWORD), '*', '=', 'AGFsaWNlAHg=', 'not base64!',
+  '\0', '\t', ' ', '\xff\xfe', 'x'.repeat(300),
+];
+
+/** Every line the POP3 front may send before login: a status, a SASL challenge, a multi-line body (CAPA, AUTH) or its end. */
+export const POP3_WELL_FORMED = /^(\+OK( [ -~]+)?|-ERR( [ -~]+)?|\+ [A-Za-z0-9+/=]*|[A-Z][A-Z0-9 -]*|\.)$/;

@@ -11,7 +11,9 @@ import { FUZZ_ADDRESS, FUZZ_PASSWORD, FUZZ_WRONG_PASSWORD, NGINX_SECRET, PROXY_P
 import { b64, PLAIN_GOOD, PLAIN_WRONG } from './identities.js';
 import { proxyHeader } from './proxy-headers.js';
 import { Probe } from './probe.js';
-import { IMAP_CORPUS, IMAP_DICTIONARY } from './dictionaries.js';
+import { composeStatus } from '../../../src/pop3/compose.js';
+import { GOODBYES as POP3_GOODBYES, REPLIES as POP3_REPLIES } from '../../../src/pop3/replies.js';
+import { IMAP_CORPUS, IMAP_DICTIONARY, POP3_DICTIONARY, POP3_WELL_FORMED } from './dictionaries.js';
 import { chunkSizes, cut, mutated, wireInput } from './wire.js';
 
 export interface SocketTarget {
@@ -151,6 +153,50 @@ export const imapProxyTarget: SocketTarget = {
       assert.match(q.text(), /\r\ng2 NO \[PRIVACYREQUIRED\]/);
     } finally {
       q.destroy();
+    }
+  },
+};
+
+// ---------------------------------------------------------------- POP3
+
+/** Ends a line left open (unless it is now over the limit: a goodbye) and a SASL exchange (AUTH LOGIN asks twice). */
+const POP3_FLUSH = '\r\n*\r\n*\r\n';
+/** Refused for its argument, with the keyword echoed: an answer no case can give once cases never say NOOP. */
+const POP3_SENTINEL = 'NOOP zz\r\n';
+const POP3_SENTINEL_ANSWER = /(^|\r\n)-ERR NOOP: takes no arguments\r\n/;
+/** The lines the front closes a connection after, from its own reply table: limits, deadlines, QUIT. */
+const POP3_GOODBYE_LINES: ReadonlySet<string> = new Set(
+  [...Object.values(POP3_GOODBYES), POP3_REPLIES.quit].map((status) => composeStatus(status).toString('latin1').replace(/\r\n$/, '')),
+);
+
+function pop3Conversation(fronts: Fronts): Conversation {
+  return {
+    endpoint: fronts.pop3,
+    greeted: (t) => t.startsWith('+OK') && t.includes('\r\n'),
+    flush: POP3_FLUSH,
+    sentinel: POP3_SENTINEL,
+    // the go-ahead for STLS ends what plaintext can say: the case is over there
+    answered: (t) => POP3_SENTINEL_ANSWER.test(t) || /(^|\r\n)\+OK Begin TLS negotiation now\r\n/.test(t),
+    final: (t) => /(^|\r\n)\+OK Begin TLS negotiation now\r\n/.test(t),
+    goodbye: (t) => completeLines(t).some((l) => POP3_GOODBYE_LINES.has(l)),
+    malformed: (t) => completeLines(t).filter((l) => !POP3_WELL_FORMED.test(l)),
+  };
+}
+
+export const pop3Target: SocketTarget = {
+  name: 'pop3',
+  defaultRuns: 150,
+  // NOOP is the sentinel, so no case says it
+  property: (fronts) => caseProperty(wireInput(POP3_DICTIONARY).filter((b) => !/noop/i.test(b.toString('latin1'))).map(notProxyLike), pop3Conversation(fronts), 3),
+  async goodLogin(fronts) {
+    const p = await Probe.connect(fronts.pop3);
+    try {
+      await p.until((t) => t.includes('\r\n'), 5000);
+      p.send(`AUTH PLAIN ${PLAIN_GOOD}\r\n`);
+      await p.until((t) => /\r\n[+-][^\r\n]*\r\n/.test(t), 5000);
+      assert.match(p.text(), /\r\n\+OK Logged in\.\r\n/);
+    } finally {
+      p.destroy();
     }
   },
 };
@@ -442,4 +488,4 @@ export const controlTarget: SocketTarget = {
   },
 };
 
-export const SOCKET_TARGETS: readonly SocketTarget[] = [imapTarget, imapProxyTarget, smtpTarget, smtpSessionTarget, saslTarget, httpTarget, controlTarget];
+export const SOCKET_TARGETS: readonly SocketTarget[] = [imapTarget, imapProxyTarget, pop3Target, smtpTarget, smtpSessionTarget, saslTarget, httpTarget, controlTarget];

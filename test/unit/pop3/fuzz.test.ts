@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineFramer, LineTooLongError } from '../../../src/net/line-framer.js';
 import { resolveCommand } from '../../../src/pop3/dispatch.js';
+import { POP3_DICTIONARY, POP3_WELL_FORMED } from '../../helpers/fuzz/dictionaries.js';
 import { RawImap as RawLines } from '../../helpers/imap-raw-client.js';
 import { startPop3Env, type Pop3Env } from '../../helpers/pop3-env.js';
 
@@ -66,12 +67,6 @@ describe('POP3 parsing properties', () => {
   });
 });
 
-const WORDS = [
-  'CAPA', 'capa', 'STLS', 'USER', 'PASS', 'AUTH', 'AUTH PLAIN', 'AUTH LOGIN', 'AUTH CRAM-MD5', 'NOOP', 'QUIT', 'RETR 1', 'LIST', 'APOP',
-  'alice@example.com', 'wrong password here', '*', '=', 'AGFsaWNlAHg=', 'not base64!', '\0', '\t', ' ', '\xff\xfe', 'x'.repeat(300),
-];
-const WELL_FORMED = /^(\+OK( [ -~]+)?|-ERR( [ -~]+)?|\+ [A-Za-z0-9+/=]*|[A-Z][A-Z0-9 -]*|\.)$/;
-
 describe('POP3 front under random commands (real sockets)', () => {
   let env: Pop3Env;
   beforeAll(async () => {
@@ -80,7 +75,7 @@ describe('POP3 front under random commands (real sockets)', () => {
   afterAll(async () => env?.stop());
 
   it('answers every case, with well-formed lines only, and stays up', async () => {
-    const sequence = fc.array(fc.oneof(fc.constantFrom(...WORDS), fc.string({ maxLength: 40 })), { minLength: 1, maxLength: 12 });
+    const sequence = fc.array(fc.oneof(fc.constantFrom(...POP3_DICTIONARY), fc.string({ maxLength: 40 })), { minLength: 1, maxLength: 12 });
     const cases = fc.sample(fc.tuple(sequence, fc.boolean()), { seed: SEED, numRuns: 150 });
     for (const [words, crlf] of cases) {
       const c = await RawLines.connect(env.plainPort);
@@ -91,7 +86,7 @@ describe('POP3 front under random commands (real sockets)', () => {
       // ends a SASL exchange left open, then a sentinel that must be answered unless the server said goodbye
       c.send('*\r\nNOOP\r\nQUIT\r\n');
       await c.waitClosed(10_000);
-      for (const line of c.lines) expect(line).toMatch(WELL_FORMED);
+      for (const line of c.lines) expect(line).toMatch(POP3_WELL_FORMED);
       const last = c.lines.at(-1)!;
       // QUIT's answer, a goodbye, or STLS's: plaintext sent behind STLS closes without a word (it cannot be answered in TLS)
       expect(['+OK devicepass signing off', '+OK Begin TLS negotiation now'].includes(last) || last.startsWith('-ERR')).toBe(true);
