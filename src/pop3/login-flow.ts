@@ -52,7 +52,10 @@ export async function runLogin(input: LoginFlowInput, credentials: Credentials, 
     if (opened.kind === 'ready') opened.session.abandon();
     return { kind: 'gone' };
   }
-  if (opened.kind === 'failed') return { kind: 'answer', result: upstreamRefusal(opened.error, sessionLog) };
+  if (opened.kind === 'failed') {
+    ctx.tallies.upstreamErrors.add('pop3', opened.error.reason);
+    return { kind: 'answer', result: upstreamRefusal(opened.error, sessionLog) };
+  }
   sessionLog.info({ device: result.deviceName, mechanism: credentials.mechanism, cached: result.cached }, 'POP3 login: proxying to upstream');
   return { kind: 'proxy', session: opened.session, result: { ...REPLIES.loggedIn, after: 'proxy' } };
 }

@@ -16,6 +16,8 @@ export interface Pop3Env {
   upstream: FakePop3Upstream;
   plainPort: number;
   tlsPort: number;
+  /** The HTTP surface's port, when asked for (options.http). */
+  httpPort: number | null;
   /** Device name → { id, password }. */
   devices: Record<string, { id: string; password: string }>;
   stop(): Promise<void>;
@@ -30,6 +32,8 @@ export interface Pop3EnvOptions {
   upstream?: Partial<FakePop3Options>;
   /** Point [pop3.upstream] at a loopback port where nothing listens. */
   deadUpstream?: boolean;
+  /** Also open the HTTP surface (/metrics, /healthz) on an ephemeral port: Pop3Env.httpPort. */
+  http?: boolean;
   log?: Logger;
 }
 
@@ -47,6 +51,7 @@ export async function startPop3Env(options: Pop3EnvOptions = {}): Promise<Pop3En
       },
       ...(options.auth ? { auth: options.auth } : {}),
       dovecot_auth: { listen: [] },
+      ...(options.http ? { http: { listen: ['127.0.0.1:0'] } } : {}),
     }),
     ...(options.log ? [options.log] : []),
   );
@@ -59,12 +64,15 @@ export async function startPop3Env(options: Pop3EnvOptions = {}): Promise<Pop3En
   }
   const pop3 = daemon.surfaces.find((s) => s.name === 'pop3');
   if (!pop3) throw new Error('the POP3 front did not start');
-  const [plain, secure] = pop3.addresses().map((a) => Number(a.slice(a.lastIndexOf(':') + 1)));
+  const portOf = (a: string) => Number(a.slice(a.lastIndexOf(':') + 1));
+  const [plain, secure] = pop3.addresses().map(portOf);
+  const http = daemon.surfaces.find((s) => s.name === 'http')?.addresses()[0];
   return {
     daemon,
     upstream,
     plainPort: plain!,
     tlsPort: secure!,
+    httpPort: http === undefined ? null : portOf(http),
     devices,
     stop: async () => {
       await daemon.stop();
