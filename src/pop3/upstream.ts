@@ -9,8 +9,10 @@
  * The commands are pipelined (RFC 2449 PIPELINING; Dovecot reads what
  * arrives before its greeting once the greeting is out), so a login costs
  * one round trip after the connect instead of three: over a plaintext or
- * implicit-TLS connection XCLIENT and AUTH go out before the greeting is
- * read; with STLS, STLS goes first (it carries nothing) and XCLIENT and AUTH
+ * implicit-TLS connection AUTH goes out before the greeting is read, with
+ * XCLIENT ahead of it when the upstream's last greeting offered it (the
+ * first connection to an upstream waits for its greeting to learn that);
+ * with STLS, STLS goes first (it carries nothing) and XCLIENT and AUTH
  * together right after the handshake. Nothing is ever sent behind STLS
  * before the handshake.
  *
@@ -39,6 +41,21 @@ type UpstreamConfig = Config['pop3']['upstream'];
 
 /** RFC 2449 says 512 octets for a response line; a little room for servers that say more in a greeting. */
 const MAX_RESPONSE_LINE = 4096;
+
+/**
+ * Whether each upstream's last greeting offered XCLIENT, keyed by its
+ * configuration section (a reload makes a new section, learnt afresh). A new
+ * connection pipelines XCLIENT only to an upstream whose greeting offered
+ * it, and waits for the greeting of one not heard from yet: XCLIENT is never
+ * sent to a server known not to offer it.
+ */
+const xclientOffered = new WeakMap<UpstreamConfig, boolean>();
+
+function heardGreeting(upstream: UpstreamConfig, greeting: string): boolean {
+  const offered = offersXclient(greeting);
+  xclientOffered.set(upstream, offered);
+  return offered;
+}
 
 /** A connection to the POP3 upstream with its greeting read and STLS done, nothing else sent. */
 export class Pop3Spare implements SpareConnection {
@@ -78,6 +95,7 @@ export async function greetPop3Upstream(upstream: UpstreamConfig, options: Upstr
   try {
     let conn = reader(connection.socket);
     const greeting = expectOk(await conn.read('greeting', timeouts.stepMs), 'greeting', 'unreachable');
+    heardGreeting(upstream, greeting);
     if (upstream.tls === 'starttls') {
       conn.write('STLS\r\n');
       expectOk(await conn.read('STLS', timeouts.stepMs), 'STLS', 'tls');
@@ -141,14 +159,22 @@ export async function openPop3Upstream(upstream: UpstreamConfig, login: Pop3Upst
       if (conn.buffered > 0) throw new UpstreamError('protocol', 'upstream sent data after its STLS answer');
       conn = reader(await startTls(conn.release()));
       // RFC 2595 has no second greeting: the plaintext one is all there is to judge XCLIENT by
-      xclientSent = offersXclient(greeting);
+      xclientSent = heardGreeting(upstream, greeting);
       conn.write(loginLines(xclientSent, plainResponse));
     } else {
-      // the greeting is not known yet, so XCLIENT goes out regardless: a server not offering it
-      // (Dovecot outside login_trusted_networks) refuses it, and only the address it would have logged is lost
-      xclientSent = true;
-      conn.write(loginLines(true, plainResponse));
-      greeting = expectOk(await conn.read('greeting', timeouts.stepMs), 'greeting', 'unreachable');
+      const known = xclientOffered.get(upstream);
+      if (known === undefined) {
+        greeting = expectOk(await conn.read('greeting', timeouts.stepMs), 'greeting', 'unreachable');
+        xclientSent = heardGreeting(upstream, greeting);
+        conn.write(loginLines(xclientSent, plainResponse));
+      } else {
+        // as the last greeting said; should this one say otherwise (Dovecot's trusted networks changed), a
+        // refused XCLIENT costs only the address it would have logged, and the next connection knows
+        xclientSent = known;
+        conn.write(loginLines(known, plainResponse));
+        greeting = expectOk(await conn.read('greeting', timeouts.stepMs), 'greeting', 'unreachable');
+        heardGreeting(upstream, greeting);
+      }
     }
     return finishLogin(conn, { sent: xclientSent, offered: offersXclient(greeting) }, timeouts);
   });

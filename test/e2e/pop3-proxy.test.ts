@@ -168,7 +168,7 @@ describe.skipIf(!canRun)('the pipelined master login at a real Dovecot POP3', ()
     }
   });
 
-  it('Dovecot not trusting loopback refuses the XCLIENT, logs the master login in from loopback, and the session answers', async () => {
+  it('Dovecot not trusting loopback offers no XCLIENT and gets none: the master login is logged from loopback, and the session answers', async () => {
     const dovecot = await startDovecot({ pop3: true, trustLoopback: false });
     try {
       expect(await statThrough(await open(dovecot))).toMatch(/^\+OK \d+ \d+$/);

@@ -15,6 +15,8 @@ export interface FakePop3Options {
   refuseXclient?: string;
   /** Answer every master login with this -ERR line instead (e.g. "-ERR [SYS/TEMP] …"). */
   refuseLogin?: string;
+  /** Greet this long after the connect, reading nothing before (as Dovecot): what a client pipelines shows in beforeGreeting. */
+  greetingDelayMs?: number;
 }
 
 export interface FakePop3Session {
@@ -28,6 +30,9 @@ export interface FakePop3Session {
   commands: string[];
   /** The command words received before login, in order (never their arguments: AUTH carries the master password). */
   preLogin: string[];
+  /** The command words that had arrived when the greeting went out (with greetingDelayMs). */
+  beforeGreeting: string[];
+  greeted: boolean;
 }
 
 /** The one message in every mailbox. */
@@ -60,15 +65,25 @@ export class FakePop3Upstream {
   }
 
   #serve(socket: Socket): void {
-    const record: FakePop3Session = { user: null, xclient: {}, socket, closed: new Promise((resolve) => socket.once('close', () => resolve())), commands: [], preLogin: [] };
+    const record: FakePop3Session = { user: null, xclient: {}, socket, closed: new Promise((resolve) => socket.once('close', () => resolve())), commands: [], preLogin: [], beforeGreeting: [], greeted: false };
     this.sessions.push(record);
     socket.on('error', () => undefined);
     const send = (line: string) => socket.write(`${line}\r\n`);
     let deleted = false;
     let buffer = '';
-    send(`+OK ${this.#o.xclient ? '[XCLIENT] ' : ''}fake pop3 ready.`);
+    let greeted = false;
+    const greet = () => {
+      record.beforeGreeting = buffer.split('\r\n').slice(0, -1).map((line) => (line.split(' ')[0] ?? '').toUpperCase());
+      greeted = true;
+      record.greeted = true;
+      send(`+OK ${this.#o.xclient ? '[XCLIENT] ' : ''}fake pop3 ready.`);
+      serveLines();
+    };
     socket.on('data', (chunk: Buffer) => {
       buffer += chunk.toString('latin1');
+      if (greeted) serveLines();
+    });
+    const serveLines = () => {
       for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
         const line = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
@@ -129,6 +144,8 @@ export class FakePop3Upstream {
             send(`+OK ${command} done`);
         }
       }
-    });
+    };
+    if (this.#o.greetingDelayMs) setTimeout(() => !socket.destroyed && greet(), this.#o.greetingDelayMs);
+    else greet();
   }
 }

@@ -59,15 +59,26 @@ describe('POP3 spare upstream connections', () => {
     expect(env.upstream.sessions[2]!.user).toBeNull();
   });
 
-  it('to an upstream not offering XCLIENT: a new connection sends it ahead of the greeting, is refused and logs in all the same; a spare, greeted first, does not send it', async () => {
-    env = await startPop3Env({ upstream: { xclient: false } });
+  it.each([
+    { xclient: true, sent: ['XCLIENT', 'AUTH'] },
+    { xclient: false, sent: ['AUTH'] },
+  ])('upstream offering XCLIENT $xclient: the first connection waits for the greeting; later new ones pipeline, XCLIENT only where the greeting offered it; a spare sends it as its greeting says', async ({ xclient, sent }) => {
+    env = await startPop3Env({ upstream: { xclient, greetingDelayMs: 50 } });
+    // nothing heard from this upstream yet: its greeting decides, and nothing goes before it
     expect(await login(env, env.devices.phone!.password)).toBe('+OK Logged in.');
-    await until(() => env.upstream.sessions.length === 2, 'a spare is opened');
-    expect(await login(env, env.devices.laptop!.password)).toBe('+OK Logged in.');
-    const [fresh, spare] = env.upstream.loggedIn(ADDRESS);
-    expect(fresh!.preLogin).toEqual(['XCLIENT', 'AUTH']);
-    expect(fresh!.xclient).toEqual({});
-    expect(spare!.preLogin).toEqual(['AUTH']);
+    const first = env.upstream.sessions[0]!;
+    expect(first.beforeGreeting).toEqual([]);
+    expect(first.preLogin).toEqual(sent);
+    await until(() => env.upstream.sessions[1]?.greeted === true, 'a spare is opened and greeted');
+    // two at once: one takes the spare, the other opens a new connection, pipelined as the last greeting said
+    const answers = await Promise.all([login(env, env.devices.phone!.password), login(env, env.devices.laptop!.password)]);
+    expect(answers).toEqual(['+OK Logged in.', '+OK Logged in.']);
+    const spare = env.upstream.sessions[1]!;
+    expect(spare.preLogin).toEqual(sent);
+    const fresh = env.upstream.sessions.slice(2).find((s) => s.user === ADDRESS);
+    expect(fresh?.beforeGreeting).toEqual(sent);
+    expect(fresh?.preLogin).toEqual(sent);
+    if (xclient) expect(fresh?.xclient).toMatchObject({ ADDR: '127.0.0.1' });
   });
 
   it('a spare the upstream drops while idle is not used', async () => {
