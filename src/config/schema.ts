@@ -217,6 +217,8 @@ export const configSchema = z.strictObject({
   web: section({
     /** TLS with the [tls] certificate: invitation and setup pages, profiles, autoconfig, autodiscover. */
     listen: z.array(listenAddress).default(['127.0.0.1:8443']),
+    /** A user's setup takes a few requests: far above that, so one network's flood cannot hold every socket. */
+    ...connectionLimits({ total: 512, perNetwork: 64 }),
     /** The base of the links invitations print and of the profile download links. */
     public_url: z.url({ protocol: /^https?$/ }).default('https://localhost:8443'),
     /** PEM paths (RSA): sign Apple configuration profiles; both empty = profiles are unsigned. */

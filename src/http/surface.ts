@@ -1,12 +1,10 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { Config } from '../config/load.js';
-import type { ConnectionGate } from '../net/connection-gate.js';
-import { closeServer, listenOn } from '../net/listen.js';
+import { HttpListeners } from '../net/http-listeners.js';
 import type { FrontContext, Surface, SurfaceFactory } from '../front-context.js';
 import { HttpMetrics } from './metrics.js';
 import { nginxAuth, type NginxAuthDeps, type NginxUpstreams } from './nginx-auth.js';
-import { formatListen } from '../net/address.js';
 
 /** Requests carry only headers; a body is never read, and large headers are refused by node:http itself. */
 const MAX_HEADER_BYTES = 8 * 1024;
@@ -44,19 +42,18 @@ export const httpSurface: SurfaceFactory = (ctx) => (ctx.config.http.listen.leng
 class HttpSurface implements Surface {
   readonly name = 'http';
   readonly #ctx: FrontContext;
-  readonly #servers: http.Server[] = [];
-  readonly #bound: string[] = [];
+  readonly #listeners: HttpListeners<http.Server>;
   readonly #metrics: HttpMetrics;
   readonly #nginx: NginxAuthDeps;
-  readonly #gate: ConnectionGate;
-  /** Refused connections whose request node:http may still parse: never served. */
-  readonly #refused = new WeakSet<net.Socket>();
 
   constructor(ctx: FrontContext) {
     this.#ctx = ctx;
     this.#metrics = new HttpMetrics(ctx.registry, ctx.authenticator, ctx.connections, ctx.storeStats, ctx.tallies);
     const config = ctx.config.http;
-    this.#gate = ctx.connections.gate('http', { maxConnections: config.max_connections, maxPerNetwork: config.max_connections_per_network });
+    this.#listeners = new HttpListeners({
+      gate: ctx.connections.gate('http', { maxConnections: config.max_connections, maxPerNetwork: config.max_connections_per_network }),
+      refusal: TOO_MANY_CONNECTIONS,
+    });
     this.#nginx = {
       authenticate: (attempt) => ctx.authenticator.authenticate(attempt),
       isTrustedNetwork: (ip) => ctx.trustedNetworks.has(ip),
@@ -72,7 +69,7 @@ class HttpSurface implements Surface {
   }
 
   async start(): Promise<void> {
-    for (const address of this.#ctx.config.http.listen) {
+    const bound = await this.#listeners.listen(this.#ctx.config.http.listen, () => {
       const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
         this.#handle(req, res).catch((err: unknown) => {
           this.#ctx.log.error({ err, surface: 'http' }, 'http: request failed');
@@ -81,28 +78,21 @@ class HttpSurface implements Surface {
         });
       });
       server.on('clientError', (err: Error & { code?: string }, socket: net.Socket) => refuseUnparsable(err, socket));
-      // node:http has taken the socket by now, but has read nothing from it
-      server.on('connection', (socket: net.Socket) => this.#admit(socket));
-      this.#servers.push(server);
-      const bound = await listenOn(server, address);
-      const text = formatListen(bound);
-      this.#bound.push(text);
-      this.#ctx.log.info({ surface: 'http', listen: text, nginxAuth: this.#nginx.secret !== '' }, 'HTTP surface listening');
-    }
+      return server;
+    });
+    for (const listen of bound) this.#ctx.log.info({ surface: 'http', listen, nginxAuth: this.#nginx.secret !== '' }, 'HTTP surface listening');
   }
 
-  async stop(): Promise<void> {
-    const closing = this.#servers.map((s) => closeServer(s));
-    for (const s of this.#servers) s.closeAllConnections();
-    await Promise.all(closing);
+  stop(): Promise<void> {
+    return this.#listeners.stop();
   }
 
   addresses(): string[] {
-    return [...this.#bound];
+    return this.#listeners.addresses();
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (this.#refused.has(req.socket)) return void req.socket.destroy();
+    if (this.#listeners.refused(req)) return void req.socket.destroy();
     const route = `${req.method} ${(req.url ?? '').split('?')[0]}`;
     // auth_http replies are read by nginx over HTTP/1.0; keeping them short-lived is what it expects
     res.setHeader('Connection', 'close');
@@ -123,17 +113,6 @@ class HttpSurface implements Surface {
         res.writeHead(404, { 'Content-Type': 'text/plain' });
         res.end('not found\n');
     }
-  }
-
-  #admit(socket: net.Socket): void {
-    const admission = this.#gate.admit(socket.remoteAddress ?? null);
-    if (admission.ok) {
-      socket.once('close', () => admission.ticket.release());
-      return;
-    }
-    this.#refused.add(socket);
-    socket.on('error', () => undefined);
-    socket.end(TOO_MANY_CONNECTIONS, () => socket.destroy());
   }
 
   #health(res: http.ServerResponse): void {

@@ -5,7 +5,7 @@ import type net from 'node:net';
 import QRCode from 'qrcode';
 import { DevicepassError } from '../errors/catalogue.js';
 import { normalizeDevicePassword } from '../credentials/password.js';
-import { closeServer, listenOn } from '../net/listen.js';
+import { HttpListeners } from '../net/http-listeners.js';
 import { serverTlsOptions } from '../net/tls.js';
 import type { FrontContext, Surface, SurfaceFactory } from '../front-context.js';
 import { autoconfigXml, autodiscoverJson, autodiscoverXml } from './autoconfig.js';
@@ -16,15 +16,12 @@ import { OneTimeStore } from './one-time-store.js';
 import { closedPage, donePage, isClient, layout, messagePage, setupPage, type Client, type Page } from './pages.js';
 import { buildProfile, PROFILE_CONTENT_TYPE, profileAvailable, ProfileSigner } from './profile.js';
 import { STYLESHEET } from './style.js';
-import { formatListen } from '../net/address.js';
 
 const MAX_HEADER_BYTES = 8 * 1024;
 /** A setup form or an autodiscover request is a few hundred bytes. */
 const MAX_BODY_BYTES = 16 * 1024;
 const REQUEST_TIMEOUT_MS = 30_000;
 const MAX_PENDING_PROFILES = 1000;
-/** The pages are a few requests per user: a bound far above that, so a flood cannot hold every socket. */
-const MAX_CONNECTIONS = 512;
 const HEADERS_TIMEOUT_MS = 15_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
@@ -50,8 +47,7 @@ export const webSurface: SurfaceFactory = (ctx) => (ctx.config.web.listen.length
 class WebSurface implements Surface {
   readonly name = 'web';
   readonly #ctx: FrontContext;
-  readonly #servers: https.Server[] = [];
-  readonly #bound: string[] = [];
+  readonly #listeners: HttpListeners<https.Server>;
   readonly #settings: ClientSettings;
   readonly #publicUrl: string;
   readonly #profiles: OneTimeStore<PendingProfile>;
@@ -60,6 +56,12 @@ class WebSurface implements Surface {
 
   constructor(ctx: FrontContext) {
     this.#ctx = ctx;
+    const config = ctx.config.web;
+    this.#listeners = new HttpListeners({
+      gate: ctx.connections.gate('web', { maxConnections: config.max_connections, maxPerNetwork: config.max_connections_per_network }),
+      // a TLS port: nothing readable can be said before a handshake, so a refused connection is closed
+      refusal: null,
+    });
     this.#settings = clientSettings(ctx.config);
     this.#publicUrl = ctx.config.web.public_url.replace(/\/+$/, '');
     this.#profiles = new OneTimeStore({ ttlMs: ctx.config.web.profile_ttl, max: MAX_PENDING_PROFILES });
@@ -73,8 +75,9 @@ class WebSurface implements Surface {
       ...serverTlsOptions(this.#ctx.tls.material), maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS,
       headersTimeout: HEADERS_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     };
-    for (const address of this.#ctx.config.web.listen) {
+    const bound = await this.#listeners.listen(this.#ctx.config.web.listen, () => {
       const server = https.createServer(options, (req, res) => {
+        if (this.#listeners.refused(req)) return void req.socket.destroy();
         this.#handle(req, res).catch((err: unknown) => {
           // the error, never the URL: it may carry an invitation token
           this.#ctx.log.error({ err, surface: 'web' }, 'web: request failed');
@@ -82,18 +85,14 @@ class WebSurface implements Surface {
           else res.end();
         });
       });
-      server.maxConnections = MAX_CONNECTIONS;
       server.on('clientError', (_err, socket: net.Socket) => socket.destroy());
       server.on('tlsClientError', () => undefined);
-      this.#servers.push(server);
-      const bound = await listenOn(server, address);
-      const text = formatListen(bound);
-      this.#bound.push(text);
-      this.#ctx.log.info({ surface: 'web', listen: text, publicUrl: this.#publicUrl, signedProfiles: this.#signer !== null }, 'web surface listening');
-    }
+      return server;
+    });
+    for (const listen of bound) this.#ctx.log.info({ surface: 'web', listen, publicUrl: this.#publicUrl, signedProfiles: this.#signer !== null }, 'web surface listening');
     // a renewed certificate (SIGHUP) reaches the next handshakes
     this.#ctx.tls.onReplace((material) => {
-      for (const server of this.#servers) server.setSecureContext(serverTlsOptions(material));
+      for (const server of this.#listeners.servers) server.setSecureContext(serverTlsOptions(material));
     });
     this.#sweeper = setInterval(() => this.#profiles.sweep(), 60_000);
     this.#sweeper.unref();
@@ -101,13 +100,11 @@ class WebSurface implements Surface {
 
   async stop(): Promise<void> {
     if (this.#sweeper) clearInterval(this.#sweeper);
-    const closing = this.#servers.map((s) => closeServer(s));
-    for (const s of this.#servers) s.closeAllConnections();
-    await Promise.all(closing);
+    await this.#listeners.stop();
   }
 
   addresses(): string[] {
-    return [...this.#bound];
+    return this.#listeners.addresses();
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
