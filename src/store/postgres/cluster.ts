@@ -129,6 +129,9 @@ export class NodeLease {
       }), this.#leaseMs);
       // counted from before the request left: the database's lease ends later than this node's, never earlier
       if (this.#feed.connected) {
+        // the lease this one extends may have run out while it was on its way (no tick looked in between):
+        // that lapse is taken (the mirror goes) before the new lease is counted, never skipped
+        this.held();
         this.#validUntil = sentAt + this.#leaseMs * LEASE_TRUST;
         this.#held = true;
       }
