@@ -46,7 +46,9 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
   try {
     const client = await pool.connect();
     try {
-      const { from, to } = await migrate(client);
+      const { from, to } = await migrate(client, undefined, {
+        onWait: () => options.log.info({ store: pool.location }, 'another node is migrating the PostgreSQL schema; waiting for it'),
+      });
       if (from !== to) options.log.info({ from, to, store: pool.location }, 'PostgreSQL schema migrated');
     } catch (err) {
       throw pool.mapError(err);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JournalEntry } from '../../../src/store/driver.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { maskUrl, openPostgresDriver, StoreUnavailableError, type PostgresDriver } from '../../../src/store/postgres/index.js';
-import { PG_MIGRATIONS } from '../../../src/store/postgres/schema.js';
+import { MIGRATION_LOCK_KEY, PG_MIGRATIONS } from '../../../src/store/postgres/schema.js';
 import { skipPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { describeDriver, until } from './driver-suite.js';
 
@@ -56,6 +56,28 @@ describe.skipIf(skipPostgres)('PostgreSQL driver', () => {
     await again.close();
     await sql(url, 'INSERT INTO schema_version (version) VALUES ($1)', [PG_MIGRATIONS.length + 1]);
     await expect(openDriver(url)).rejects.toThrow(/newer than this devicepass/);
+  });
+
+  it('a node that waits for another node\'s migration longer than the statement timeout still starts once it is done', async () => {
+    const url = await server.createDatabase();
+    // another node holds the migration lock (its migration runs long)
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    await other.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
+    let releasedAt = 0;
+    const release = setTimeout(() => {
+      releasedAt = performance.now();
+      void other.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]);
+    }, 1_000);
+    try {
+      // a statement timeout far below the wait: the wait is not a statement it may cancel
+      const driver = await openDriver(url, { pool: { statementTimeoutMs: 200 } });
+      expect(releasedAt).toBeGreaterThan(0);
+      expect(await driver.schemaVersion()).toBe(PG_MIGRATIONS.length);
+    } finally {
+      clearTimeout(release);
+      await other.end();
+    }
   });
 
   it('journals every change that moves a generation, cuts or not, and hands each change its seq after commit', async () => {
