@@ -17,7 +17,7 @@ import { UNKNOWN, type JournalEntry, type LoginReads, type StoreDriver, type Sto
 import type { AddressRow, CredentialView } from '../types.js';
 import { openPostgresDriver, type PostgresDriver } from './index.js';
 import type { PgJournalFeed } from './journal-feed.js';
-import type { PgPool } from './pool.js';
+import type { NamedQuery, PgPool } from './pool.js';
 
 export interface ClusterDriverOptions {
   url: string;
@@ -39,6 +39,8 @@ const RENEWALS_PER_LEASE = 4;
 const ACK_POLL_MS = 2;
 /** Leases of nodes gone for this long are deleted. */
 const STALE_NODE_MS = 86_400_000;
+/** What a stopping node waits for its last writes at most: a partition must not hold up SIGTERM. */
+const STOP_WAIT_MS = 1_000;
 
 /**
  * This node's row in `node`: renewed while the journal feed is connected
@@ -191,9 +193,14 @@ export class NodeLease {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     this.#validUntil = 0;
-    await this.#acking;
+    if (this.#acking) await Promise.race([this.#acking, sleep(STOP_WAIT_MS, undefined, { ref: false })]);
     // a node that stopped must not make changes wait for its lease to run out
-    await this.#pool.query('DELETE FROM node WHERE id = $1 OR lease_until < now() - $2 * interval \'1 millisecond\'', [this.id, STALE_NODE_MS]).catch(() => {});
+    await this.#pool.query({
+      text: 'DELETE FROM node WHERE id = $1 OR lease_until < now() - $2 * interval \'1 millisecond\'',
+      values: [this.id, STALE_NODE_MS],
+      // read by pg's Client.query, though its types leave it out
+      query_timeout: STOP_WAIT_MS,
+    } as NamedQuery).catch(() => {});
   }
 }
 
@@ -332,7 +339,8 @@ export async function openClusterDriver(options: ClusterDriverOptions): Promise<
     url: options.url, maxEvents: options.maxEvents, log: options.log, pool: { max: options.poolSize },
     // a change returns once every live node has taken it in
     afterChange: (seq) => (lease ? lease.settled(seq) : Promise.resolve()),
-    ...(options.feedUrl ? { feed: { url: options.feedUrl } } : {}),
+    // a read on the feed's connection unanswered for a lease (at most 2 s) counts the connection as lost
+    feed: { ...(options.feedUrl ? { url: options.feedUrl } : {}), readTimeoutMs: Math.min(2_000, options.leaseMs) },
   });
   lease = new NodeLease(base.pool, base.feed, options.leaseMs, options.log);
   const reads = new MirroredReads(base.reads, lease, options.cacheSize);

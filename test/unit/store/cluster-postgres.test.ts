@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/log/logger.js';
-import { UNKNOWN, type StoreDriver } from '../../../src/store/driver.js';
+import { UNKNOWN, type JournalEntry, type StoreDriver } from '../../../src/store/driver.js';
 import { openClusterDriver } from '../../../src/store/postgres/cluster.js';
 import { skipPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { startTcpProxy } from '../../helpers/tcp-proxy.js';
+import { until } from './driver-suite.js';
 
 const log = createLogger('silent');
 const PARAMS = 'm=1024,t=1,p=1';
@@ -126,6 +127,44 @@ describe.skipIf(skipPostgres)('several nodes on one PostgreSQL: leases, acknowle
     } finally {
       path.heal();
       await path.close();
+    }
+  }, 30_000);
+
+  it('a node whose journal feed is down while its pool still answers reads the journal through the pool: a revocation elsewhere reaches its listeners and is acknowledged, and a read that overlapped it is decided again', async () => {
+    const url = await server.createDatabase();
+    const path = await startTcpProxy('127.0.0.1', server.port);
+    let pathOpen = true;
+    try {
+      const feedUrl = new URL(url);
+      feedUrl.port = String(path.port);
+      const a = await node(url);
+      // a long lease: had B not acknowledged, A would wait for it to run out
+      const b = await node(url, 3000, feedUrl.toString());
+      const entries: JournalEntry[] = [];
+      b.feed.onEntry((entry) => entries.push(entry));
+      const address = await a.admin.addAddress('erin@example.com', randomBytes(16), 'test');
+      const device = await a.admin.addDevice({ addressId: address.id, name: 'Phone', user: null, scopes: ['imap'], expiresAt: null, digest: randomBytes(32), params: PARAMS, actor: 'test' });
+
+      // only the feed's way to PostgreSQL goes (a PgBouncer for the pool, a direct path for the feed), and stays gone
+      await path.close();
+      pathOpen = false;
+      await until(() => b.stats().journalConnected === false, 'B\'s feed to notice');
+      // a login read on B starting now, after the lapse that came with it
+      const mark = b.reads.mark();
+      const started = performance.now();
+      await a.admin.revokeDevice(address.id, device.id, 'test');
+      const waited = performance.now() - started;
+      await until(() => entries.some((e) => e.deviceId === device.id && e.cuts), 'the revocation to reach B\'s listeners', 1_000);
+      // so B cuts the device's sessions, and a login whose read overlapped the revocation is decided again
+      expect(b.reads.changedSince(mark, 'erin@example.com')).toBe(true);
+      // B acknowledged it through its pool: A returned long before B's lease (3 s) could run out
+      expect(waited).toBeLessThan(1_500);
+      expect(b.stats().journalConnected).toBe(false);
+      // in order, each once
+      const seqs = entries.map((e) => e.seq);
+      expect(seqs).toEqual([...new Set(seqs)].sort((x, y) => x - y));
+    } finally {
+      if (pathOpen) await path.close();
     }
   }, 30_000);
 });

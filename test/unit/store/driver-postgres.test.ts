@@ -3,9 +3,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JournalEntry } from '../../../src/store/driver.js';
 import { createLogger } from '../../../src/log/logger.js';
-import { maskUrl, openPostgresDriver, StoreUnavailableError, type PostgresDriver } from '../../../src/store/postgres/index.js';
+import { maskUrl, openPostgresDriver, PgJournalFeed, StoreUnavailableError, type PostgresDriver } from '../../../src/store/postgres/index.js';
 import { MIGRATION_LOCK_KEY, PG_MIGRATIONS } from '../../../src/store/postgres/schema.js';
 import { skipPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
+import { startTcpProxy } from '../../helpers/tcp-proxy.js';
 import { describeDriver, until } from './driver-suite.js';
 
 const log = createLogger('silent');
@@ -14,6 +15,7 @@ const PARAMS = 'm=1024,t=1,p=1';
 describe.skipIf(skipPostgres)('PostgreSQL driver', () => {
   let server: TestPostgres;
   const open: PostgresDriver[] = [];
+  const feeds: PgJournalFeed[] = [];
 
   beforeAll(async () => {
     server = await startPostgres();
@@ -136,14 +138,17 @@ describe.skipIf(skipPostgres)('PostgreSQL driver', () => {
 
   it('replays what it missed after its connection was killed, and after a server restart', async () => {
     const url = await server.createDatabase();
-    // a slow first reconnect: the revocation below is surely made while the feed is away
-    const [a, b] = await Promise.all([openDriver(url, { feed: { backoffMs: { first: 500, cap: 2_000 } } }), openDriver(url)]);
+    const b = await openDriver(url);
+    // a slow first reconnect: the revocation below is surely made while the feed is away; and no fallback
+    // reader (the driver's pool), so what it missed can only come from the replay on reconnect
+    const feed = new PgJournalFeed({ url, log, backoffMs: { first: 500, cap: 2_000 } });
+    feeds.push(feed);
     const entries: JournalEntry[] = [];
     const ups: boolean[] = [];
-    a.feed.onEntry((e) => entries.push(e));
-    a.feed.onConnectionChange((up) => ups.push(up));
-    await a.feed.start();
-    expect(a.feed.connected).toBe(true);
+    feed.onEntry((e) => entries.push(e));
+    feed.onConnectionChange((up) => ups.push(up));
+    await feed.start();
+    expect(feed.connected).toBe(true);
     const address = await b.admin.addAddress('a@example.com', randomBytes(16), 't');
     const add = (name: string) => b.admin.addDevice({ addressId: address.id, name, user: null, scopes: ['imap'], expiresAt: null, digest: randomBytes(32), params: PARAMS, actor: 't' });
     const one = await add('One');
@@ -151,7 +156,7 @@ describe.skipIf(skipPostgres)('PostgreSQL driver', () => {
     const three = await add('Three');
 
     await sql(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'devicepass-journal' AND datname = current_database()`);
-    await until(() => !a.feed.connected, 'the feed to notice');
+    await until(() => !feed.connected, 'the feed to notice');
     await b.admin.revokeDevice(address.id, one.id, 't');
     await until(() => entries.some((e) => e.deviceId === one.id && e.cuts), 'the revocation made while the feed was cut off');
     expect(ups).toEqual([true, false, true]);
@@ -160,12 +165,42 @@ describe.skipIf(skipPostgres)('PostgreSQL driver', () => {
     // the pool's connections died with the server: the first statement on a dead one may fail as unavailable
     await retryUnavailable(() => b.admin.revokeDevice(address.id, two.id, 't'));
     await until(() => entries.some((e) => e.deviceId === two.id && e.cuts), 'the revocation made after the restart');
-    await until(() => a.feed.connected, 'the feed back');
+    await until(() => feed.connected, 'the feed back');
     await b.admin.revokeDevice(address.id, three.id, 't');
     await until(() => entries.some((e) => e.deviceId === three.id && e.cuts), 'a revocation once reconnected');
     const cut = entries.filter((e) => e.cuts).map((e) => e.deviceId);
     expect([...new Set(cut)]).toEqual([one.id, two.id, three.id]);
   }, 60_000);
+
+  it('a partition that starts during a read (no error, no reset): the read\'s deadline counts the connection as lost, a renewal does not wait on it unbounded, stop() does not wait for it', async () => {
+    const url = await server.createDatabase();
+    const path = await startTcpProxy('127.0.0.1', server.port);
+    try {
+      const feedUrl = new URL(url);
+      feedUrl.port = String(path.port);
+      const a = await openDriver(url, { feed: { url: feedUrl.toString(), readTimeoutMs: 1_500, backoffMs: { first: 50, cap: 200 } } });
+      const ups: boolean[] = [];
+      a.feed.onConnectionChange((up) => ups.push(up));
+      await a.feed.start();
+      path.partition();
+      // a wake-up read goes out into the partition and hears nothing back
+      const hung = settlesWithin(a.feed.catchUp(), 5_000);
+      // a renewal behind it gives up after its own time, not the read's
+      const renewal = await settlesWithin(a.feed.caughtUp(() => ({ text: 'SELECT 1' }), 200), 1_000);
+      expect(renewal).toMatchObject({ rejected: expect.objectContaining({ message: expect.stringMatching(/journal feed/) }) });
+      // the read's deadline ends it and counts the connection as lost (the feed reconnects and replays from its last seq)
+      await until(() => !a.feed.connected, 'the feed to count its connection as lost', 4_000);
+      expect(ups).toEqual([true, false]);
+      expect(await hung).not.toBe('timeout');
+      // a stop while partitioned (SIGTERM) ends at once
+      const stopping = performance.now();
+      expect(await settlesWithin(a.close(), 3_000)).toEqual({ resolved: undefined });
+      expect(performance.now() - stopping).toBeLessThan(3_000);
+    } finally {
+      path.heal();
+      await path.close();
+    }
+  }, 30_000);
 
   it('a server that is down gives StoreUnavailableError without the password, reports it in health(), and recovers', async () => {
     const url = await server.createDatabase();
@@ -247,9 +282,22 @@ describe.skipIf(skipPostgres)('PostgreSQL driver', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(open.map((d) => d.close().catch(() => {})));
+    await Promise.all([...open.map((d) => d.close().catch(() => {})), ...feeds.map((f) => f.stop())]);
   });
 });
+
+/** How a promise settled within `ms`, or 'timeout'. */
+async function settlesWithin<T>(promise: Promise<T>, ms: number): Promise<{ resolved: T } | { rejected: unknown } | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([promise.then((resolved) => ({ resolved }), (rejected: unknown) => ({ rejected })), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 async function retryUnavailable<T>(body: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
