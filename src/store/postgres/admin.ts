@@ -249,7 +249,9 @@ export class PgAdminStore implements AdminStore {
       await client.query(`DELETE FROM device WHERE state = 'revoked' AND kind = 'device' AND revoked_at < $1
         AND NOT EXISTS (SELECT 1 FROM credential c WHERE c.device_id = device.id)`, [cutoff]);
       const events = (await client.query('DELETE FROM event WHERE last_at < $1', [now - eventRetentionMs])).rowCount ?? 0;
-      await client.query('DELETE FROM revocation WHERE at < $1', [now - this.#journalRetentionMs]);
+      // the watermark tells a follower that had not read this far that it missed entries (journal-feed.ts)
+      await client.query(`WITH gone AS (DELETE FROM revocation WHERE at < $1 RETURNING seq)
+        UPDATE journal_purged SET through = GREATEST(through, (SELECT max(seq) FROM gone))`, [now - this.#journalRetentionMs]);
       return { tombstones, events };
     });
   }

@@ -73,6 +73,8 @@ export class NodeLease {
     feed.onConnectionChange((up) => {
       if (!up) this.#lapse();
     });
+    // entries this node never read were purged: whatever it holds may be what they changed
+    feed.onGap(() => this.#lapse());
   }
 
   #lapse(): void {

@@ -14,6 +14,12 @@
  * feed_url`), and what it finds is delivered the same way, so sessions are
  * still cut and changes still acknowledged; the poll stops once the
  * connection is back.
+ *
+ * Each read also returns the purge watermark (the highest seq a journal
+ * purge deleted). Above this feed's last seq, it means entries were deleted
+ * before this node read them (it was cut off longer than the journal is
+ * kept): the gap listeners are told, once per purge, so that nothing trusted
+ * from before is kept.
  */
 import pg from 'pg';
 import type { Logger } from '../../log/logger.js';
@@ -49,7 +55,17 @@ const KEEPALIVE_IDLE_MS = 5_000;
 /** A goodbye that has not gone through in this long (a partition) is cut short: stop() must not hang on it. */
 const END_GRACE_MS = 500;
 
-interface JournalRecord { seq: number; address: string; device_id: number | null; reason: string; cuts: boolean }
+/** One journal row, or (seq null) none: the purge watermark comes with every read, rows or not. */
+type JournalRecord = { purged: number } & (
+  | { seq: number; address: string; device_id: number | null; reason: string; cuts: boolean }
+  | { seq: null; address: null; device_id: null; reason: null; cuts: null }
+);
+
+/** A purge deleted entries this feed had not read: from `after` (exclusive) up to `through`, some are gone. */
+export interface JournalGap {
+  after: number;
+  through: number;
+}
 
 export class PgJournalFeed implements RevocationFeed {
   readonly #options: PgJournalFeedOptions;
@@ -57,6 +73,9 @@ export class PgJournalFeed implements RevocationFeed {
   readonly #entryListeners: Array<(entry: JournalEntry) => void> = [];
   readonly #appliedListeners: Array<(seq: number) => void> = [];
   readonly #connectionListeners: Array<(up: boolean) => void> = [];
+  readonly #gapListeners: Array<(gap: JournalGap) => void> = [];
+  /** The watermark of the last gap told: the same purge is told once. */
+  #gapTold = 0;
   #client: pg.Client | null = null;
   #last: number;
   #connected = false;
@@ -100,6 +119,11 @@ export class PgJournalFeed implements RevocationFeed {
 
   onConnectionChange(listener: (up: boolean) => void): void {
     this.#connectionListeners.push(listener);
+  }
+
+  /** Told (synchronously, before the entries read with it) when a purge deleted entries this feed had not read. */
+  onGap(listener: (gap: JournalGap) => void): void {
+    this.#gapListeners.push(listener);
   }
 
   /** Connects, LISTENs and catches up; rejects (StoreUnavailableError) when the first connection fails. */
@@ -194,8 +218,12 @@ export class PgJournalFeed implements RevocationFeed {
       await client.connect();
       await query({ text: `LISTEN ${JOURNAL_CHANNEL}` });
       if (this.#last < 0) {
-        const { rows } = await query<{ seq: number | null }>({ text: 'SELECT max(seq) AS seq FROM revocation' });
+        // past what was purged too: a node that starts now has missed nothing, even if the journal is empty
+        const { rows } = await query<{ seq: number }>({
+          text: 'SELECT GREATEST((SELECT max(seq) FROM revocation), (SELECT max(through) FROM journal_purged), 0) AS seq',
+        });
         this.#last = rows[0]?.seq ?? 0;
+        this.#gapTold = this.#last;
       }
     } catch (err) {
       client.removeAllListeners();
@@ -286,13 +314,21 @@ export class PgJournalFeed implements RevocationFeed {
   async #read(query: JournalReader): Promise<void> {
     const limit = this.#options.batchSize ?? 1_000;
     for (;;) {
+      // one statement, one snapshot: the watermark and the rows agree
       const { rows } = await query<JournalRecord>({
         name: 'dp_journal_since',
-        text: 'SELECT seq, address, device_id, reason, cuts FROM revocation WHERE seq > $1 ORDER BY seq LIMIT $2',
+        text: `SELECT p.purged, r.seq, r.address, r.device_id, r.reason, r.cuts
+          FROM (SELECT coalesce(max(through), 0) AS purged FROM journal_purged) p
+          LEFT JOIN LATERAL (SELECT seq, address, device_id, reason, cuts FROM revocation WHERE seq > $1 ORDER BY seq LIMIT $2) r ON true
+          ORDER BY r.seq`,
         values: [this.#last, limit],
       });
-      if (rows.length === 0) return;
+      const purged = rows[0]?.purged ?? 0;
+      if (purged > this.#last && purged > this.#gapTold) this.#tellGap({ after: this.#last, through: purged });
+      let read = 0;
       for (const row of rows) {
+        if (row.seq === null) continue;
+        read++;
         // a read given up on may still answer after a newer one did: what was delivered is not delivered again
         if (row.seq <= this.#last) continue;
         const entry: JournalEntry = { seq: row.seq, address: row.address, deviceId: row.device_id, reason: row.reason, cuts: row.cuts };
@@ -305,6 +341,7 @@ export class PgJournalFeed implements RevocationFeed {
         }
         this.#last = row.seq;
       }
+      if (read === 0) return;
       for (const listener of this.#appliedListeners) {
         try {
           listener(this.#last);
@@ -312,7 +349,20 @@ export class PgJournalFeed implements RevocationFeed {
           this.#log.error({ err }, 'a journal listener failed');
         }
       }
-      if (rows.length < limit) return;
+      if (read < limit) return;
+    }
+  }
+
+  #tellGap(gap: JournalGap): void {
+    this.#gapTold = gap.through;
+    this.#log.error(gap, 'journal entries this node had not read were purged (it was cut off longer than the journal is kept): '
+      + 'dropping what it holds in memory; sessions of devices revoked meanwhile are not cut');
+    for (const listener of this.#gapListeners) {
+      try {
+        listener(gap);
+      } catch (err) {
+        this.#log.error({ err }, 'a journal gap listener failed');
+      }
     }
   }
 

@@ -136,6 +136,15 @@ export const PG_MIGRATIONS: readonly string[] = [
     host         text
   );
   `,
+  // 5: the journal purge watermark: the highest seq a purge has deleted. A follower that had not read that
+  // far knows it missed entries; sequences have holes of their own, so this cannot be guessed from them.
+  `
+  CREATE TABLE journal_purged (
+    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    through    bigint NOT NULL
+  );
+  INSERT INTO journal_purged (through) VALUES (0);
+  `,
 ];
 
 /** The advisory lock key migrations run under ("dpschema" in ASCII): one fixed key for every node. */

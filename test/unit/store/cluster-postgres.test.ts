@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/log/logger.js';
 import { UNKNOWN, type JournalEntry, type StoreDriver } from '../../../src/store/driver.js';
 import { openClusterDriver } from '../../../src/store/postgres/cluster.js';
+import { openPostgresDriver } from '../../../src/store/postgres/index.js';
 import { skipPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { startTcpProxy } from '../../helpers/tcp-proxy.js';
 import { until } from './driver-suite.js';
@@ -24,8 +25,8 @@ describe.skipIf(skipPostgres)('several nodes on one PostgreSQL: leases, acknowle
     for (const driver of open.splice(0)) await driver.close();
   });
 
-  const node = async (url: string, leaseMs = 1000, feedUrl?: string) => {
-    const driver = await openClusterDriver({ url, maxEvents: 1_000_000, log, poolSize: 4, leaseMs, cacheSize: 1000, ...(feedUrl ? { feedUrl } : {}) });
+  const node = async (url: string, leaseMs = 1000, feedUrl?: string, logger = log) => {
+    const driver = await openClusterDriver({ url, maxEvents: 1_000_000, log: logger, poolSize: 4, leaseMs, cacheSize: 1000, ...(feedUrl ? { feedUrl } : {}) });
     open.push(driver);
     await driver.feed.start();
     return driver;
@@ -165,6 +166,47 @@ describe.skipIf(skipPostgres)('several nodes on one PostgreSQL: leases, acknowle
       expect(seqs).toEqual([...new Set(seqs)].sort((x, y) => x - y));
     } finally {
       if (pathOpen) await path.close();
+    }
+  }, 30_000);
+
+  it('journal entries a node had not read yet were purged: it notices, says so once, and drops its whole mirror as on a lapse', async () => {
+    const url = await server.createDatabase();
+    const path = await startTcpProxy('127.0.0.1', server.port);
+    try {
+      const feedUrl = new URL(url);
+      feedUrl.port = String(path.port);
+      const lines: Array<{ level: number; msg: string }> = [];
+      const logger = createLogger('warn', { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+      const b = await node(url, 2000, feedUrl.toString(), logger);
+      // another node whose purge keeps no journal at all (a retention far too short for a node that lags)
+      const other = await openPostgresDriver({ url, maxEvents: 1000, log, journalRetentionMs: 0 });
+      try {
+        const address = await other.admin.addAddress('frank@example.com', randomBytes(16), 'test');
+        const digest = randomBytes(32);
+        const device = await other.admin.addDevice({ addressId: address.id, name: 'Phone', user: null, scopes: ['imap'], expiresAt: null, digest, params: PARAMS, actor: 'test' });
+        const proven = await b.reads.credentialByDigest(address.id, digest);
+        expect(b.reads.peekCredential(proven!.id)).not.toBe(UNKNOWN);
+
+        // B hears nothing for a moment (far less than its lease): the revocation and the purge happen meanwhile
+        path.partition();
+        await other.admin.revokeDevice(address.id, device.id, 'test');
+        await other.admin.purge(Date.now() + 1000, 86_400_000, 86_400_000);
+        path.heal();
+
+        // B finds the journal purged past what it read: it cannot know what it missed, so it keeps nothing
+        await until(() => b.reads.peekCredential(proven!.id) === UNKNOWN, 'B to drop its mirror', 5_000);
+        expect(await b.reads.credentialById(proven!.id)).toMatchObject({ deviceState: 'revoked' });
+        // said once, however many reads see the same purge
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        expect(lines.filter((l) => /purged/.test(l.msg))).toHaveLength(1);
+        // and it trusts its mirror again once its lease is renewed
+        await until(() => b.stats().leaseHeld === true, 'B to hold its lease again', 5_000);
+      } finally {
+        await other.close();
+      }
+    } finally {
+      path.heal();
+      await path.close();
     }
   }, 30_000);
 });

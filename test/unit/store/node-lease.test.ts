@@ -18,6 +18,7 @@ class FakeFeed {
   hold = false;
   onApplied(_listener: (seq: number) => void): void {}
   onConnectionChange(_listener: (up: boolean) => void): void {}
+  onGap(_listener: () => void): void {}
   async catchUp(): Promise<void> {}
   caughtUp(_statement: (seq: number) => pg.QueryConfig): Promise<pg.QueryResult> {
     const answer = { rows: [], rowCount: 1 } as unknown as pg.QueryResult;
