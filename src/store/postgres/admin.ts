@@ -241,6 +241,13 @@ export class PgAdminStore implements AdminStore {
     return rows.length === 0 ? undefined : rows[0]!.expires_at;
   }
 
+  async settle(): Promise<void> {
+    if (!this.#afterChange) return;
+    const { rows } = await this.#pool.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM revocation');
+    const seq = rows[0]?.seq ?? 0;
+    if (seq > 0) await this.#afterChange(seq);
+  }
+
   async purge(now: number, tombstoneRetentionMs: number, eventRetentionMs: number): Promise<{ tombstones: number; events: number }> {
     return this.#pool.transaction(async (client) => {
       const cutoff = now - tombstoneRetentionMs;

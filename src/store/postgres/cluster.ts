@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
+import { warnCaller } from '../../errors/warnings.js';
 import type { Logger } from '../../log/logger.js';
 import { UNKNOWN, type JournalEntry, type LoginReads, type StoreDriver, type StoreHealth, type Unknown } from '../driver.js';
 import type { AddressRow, CredentialView } from '../types.js';
@@ -37,6 +38,8 @@ const LEASE_TRUST = 0.8;
 const RENEWALS_PER_LEASE = 4;
 /** How often a change waiting for acknowledgements looks again. */
 const ACK_POLL_MS = 2;
+/** How soon a failed acknowledgement check is tried again. */
+const CHECK_RETRY_MS = 50;
 /** Leases of nodes gone for this long are deleted. */
 const STALE_NODE_MS = 86_400_000;
 /** What a stopping node waits for its last writes at most: a partition must not hold up SIGTERM. */
@@ -168,22 +171,51 @@ export class NodeLease {
 
   /**
    * Resolves once every node with a live lease (this one included) has
-   * taken in `seq`, or its lease has lapsed by the database's clock. A node
-   * that keeps renewing without ever acknowledging is a fault: after a few
-   * lease periods it is named in the log and the change returns.
+   * taken in `seq`, or its lease has lapsed by the database's clock. Called
+   * right after COMMIT: whatever happens here, the change is made, so this
+   * never fails; what it could not confirm it tells the caller (warnCaller)
+   * and the log.
+   *
+   * - A node that keeps renewing without ever acknowledging is a fault
+   *   (a renewal carries the seq it read): after three leases it is named
+   *   and the change returns.
+   * - When the check itself fails (this node lost PostgreSQL after COMMIT),
+   *   it is retried until one lease has passed since the commit: by then
+   *   every node has either taken the change in or stopped trusting its
+   *   mirror (a node renews only after reading the journal, and counts its
+   *   lease from before that read), as if this node had seen their leases
+   *   lapse.
    */
   async settled(seq: number): Promise<void> {
+    const committedAt = performance.now();
     void this.#feed.catchUp();
-    const giveUpAt = performance.now() + 3 * this.#leaseMs;
+    const giveUpAt = committedAt + 3 * this.#leaseMs;
     for (;;) {
-      const { rows } = await this.#pool.query<{ id: string }>({
-        name: 'devicepass-unacknowledged',
-        text: 'SELECT id FROM node WHERE lease_until > now() AND seq < $1',
-        values: [seq],
-      });
+      let rows: Array<{ id: string }>;
+      try {
+        ({ rows } = await this.#pool.query<{ id: string }>({
+          name: 'devicepass-unacknowledged',
+          text: 'SELECT id FROM node WHERE lease_until > now() AND seq < $1',
+          values: [seq],
+          // a check that hangs (a partition, a lock) is given up at the lease, not the pool's statement timeout
+          query_timeout: this.#leaseMs,
+        } as NamedQuery));
+      } catch (err) {
+        if (performance.now() - committedAt < this.#leaseMs) {
+          await sleep(CHECK_RETRY_MS);
+          continue;
+        }
+        const message = (err as Error).message;
+        this.#log.warn({ seq, err: { message } }, 'a change is committed, but whether every node took it in could not be checked; waited out one lease instead');
+        warnCaller(`the change is committed, but this node could not check that every node took it in (${message}); `
+          + 'it waited one lease instead, after which no node accepts what it revoked; sessions on a node that did not take it in end when that node catches up');
+        return;
+      }
       if (rows.length === 0) return;
       if (performance.now() > giveUpAt) {
-        this.#log.error({ seq, nodes: rows.map((r) => r.id) }, 'nodes renew their lease but do not acknowledge a change; it is committed, their caches may lag');
+        const nodes = rows.map((r) => r.id);
+        this.#log.error({ seq, nodes }, 'nodes renew their lease but do not acknowledge a change; it is committed, their caches may lag');
+        warnCaller(`the change is committed, but these nodes renew their lease without acknowledging it and may still accept what it revoked from memory: ${nodes.join(', ')}; check their logs and versions`);
         return;
       }
       await sleep(ACK_POLL_MS);

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CredentialAdmin } from '../../../src/credentials/admin.js';
+import { collectWarnings } from '../../../src/errors/warnings.js';
 import { createLogger } from '../../../src/log/logger.js';
+import { SessionRegistry } from '../../../src/sessions/registry.js';
 import { UNKNOWN, type JournalEntry, type StoreDriver } from '../../../src/store/driver.js';
 import { openClusterDriver } from '../../../src/store/postgres/cluster.js';
 import { openPostgresDriver } from '../../../src/store/postgres/index.js';
@@ -209,4 +212,85 @@ describe.skipIf(skipPostgres)('several nodes on one PostgreSQL: leases, acknowle
       await path.close();
     }
   }, 30_000);
+
+  describe('a change that is committed but not confirmed everywhere', () => {
+    const sql = async (url: string, text: string) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(text);
+      } finally {
+        await client.end();
+      }
+    };
+    const setUp = async (a: StoreDriver, name: string) => {
+      const address = await a.admin.addAddress(`${name}@example.com`, randomBytes(16), 'test');
+      const device = await a.admin.addDevice({ addressId: address.id, name: 'Phone', user: null, scopes: ['imap'], expiresAt: null, digest: randomBytes(32), params: PARAMS, actor: 'test' });
+      return { address, device };
+    };
+
+    it('a node that renews its lease but never acknowledges: the change returns after three leases, and the caller is warned by name', async () => {
+      const url = await server.createDatabase();
+      const a = await node(url, 500);
+      const { address, device } = await setUp(a, 'gina');
+      // a node that keeps a live lease and never moves its seq (a fault: renewals carry the seq they read)
+      await sql(url, `INSERT INTO node (id, seq, lease_until) VALUES ('deaf-node', 0, now() + interval '1 minute')`);
+      const started = performance.now();
+      const { warnings } = await collectWarnings(() => a.admin.revokeDevice(address.id, device.id, 'test'));
+      expect(performance.now() - started).toBeGreaterThanOrEqual(1_400);
+      expect(warnings).toEqual([expect.stringMatching(/committed.*deaf-node/s)]);
+      expect((await a.admin.device(address.id, device.id))?.state).toBe('revoked');
+      await sql(url, `DELETE FROM node WHERE id = 'deaf-node'`);
+    }, 30_000);
+
+    it('the check for acknowledgements fails after COMMIT: the change is not reported as failed; it returns once a lease has passed, with a warning that it is committed', async () => {
+      const url = await server.createDatabase();
+      const a = await node(url, 500);
+      const { address, device } = await setUp(a, 'hank');
+      // nothing can read the lease table now (another session holds it): the revocation commits, its check cannot run
+      const blocker = new pg.Client({ connectionString: url });
+      await blocker.connect();
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query('LOCK TABLE node IN ACCESS EXCLUSIVE MODE');
+        const started = performance.now();
+        const outcome = await collectWarnings(() => a.admin.revokeDevice(address.id, device.id, 'test')).catch((err: unknown) => err as Error);
+        const waited = performance.now() - started;
+        expect(outcome).not.toBeInstanceOf(Error);
+        expect((outcome as { warnings: string[] }).warnings).toEqual([expect.stringMatching(/committed/)]);
+        // every node either took it in or stopped trusting its mirror one lease after the commit: that long, not the statement timeout
+        expect(waited).toBeGreaterThanOrEqual(450);
+        expect(waited).toBeLessThan(5_000);
+      } finally {
+        await blocker.query('ROLLBACK');
+        await blocker.end();
+      }
+      expect((await a.admin.device(address.id, device.id))?.state).toBe('revoked');
+    }, 30_000);
+
+    it('revoking a device that is already revoked answers only once every live node has taken in the journal as it stands', async () => {
+      const url = await server.createDatabase();
+      const a = await node(url, 1000);
+      const { address, device } = await setUp(a, 'iris');
+      // revoked by a command that did not wait for the nodes (as when its node lost PostgreSQL right after COMMIT)
+      const plain = await openPostgresDriver({ url, maxEvents: 1000, log });
+      try {
+        await plain.admin.revokeDevice(address.id, device.id, 'test');
+      } finally {
+        await plain.close();
+      }
+      // a node with a live lease that has not taken it in yet
+      await sql(url, `INSERT INTO node (id, seq, lease_until) VALUES ('slow-node', 0, now() + interval '1 minute')`);
+      const admin = new CredentialAdmin(a.admin, new SessionRegistry(), { memoryKib: 1024, iterations: 1, parallelism: 1 });
+      let answered = false;
+      const retry = admin.revokeDevice('iris@example.com', String(device.id), 'test').then(() => null, (err: unknown) => err).finally(() => {
+        answered = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(answered).toBe(false);
+      await sql(url, `UPDATE node SET seq = (SELECT max(seq) FROM revocation) WHERE id = 'slow-node'`);
+      expect(await retry).toMatchObject({ code: 'DEVICE_REVOKED' });
+      await sql(url, `DELETE FROM node WHERE id = 'slow-node'`);
+    }, 30_000);
+  });
 });
