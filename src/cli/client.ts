@@ -40,7 +40,11 @@ export async function callDaemon(socketPath: string, op: string, args: Record<st
     socket.on('error', (err: NodeJS.ErrnoException) => reject(connected ? new CliError(`control socket: ${err.message}`, 3) : unreachable(err)));
     socket.on('close', () => reject(new CliError('the daemon closed the connection without answering', 3)));
   });
-  if (response.ok) return response.result;
+  if (response.ok) {
+    // the request succeeded, with caveats: said on stderr, so --json output stays one object and the exit code 0
+    for (const warning of response.warnings ?? []) process.stderr.write(`devicepass: warning: ${warning}\n`);
+    return response.result;
+  }
   throw new CliError(response.error.message, exitCodeFor(response.error.code), response.error.code);
 }
 

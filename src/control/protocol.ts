@@ -5,6 +5,9 @@
  *   → {"id": 1, "op": "device.add", "args": {"address": "…", "name": "…"}}
  *   ← {"id": 1, "ok": true, "result": {…}}
  *   ← {"id": 1, "ok": false, "error": {"code": "ADDRESS_UNKNOWN", "message": "…"}}
+ *
+ * A success may carry `warnings`: caveats the caller must see (a change
+ * committed that not every node confirmed); the CLI prints them on stderr.
  */
 export interface ControlRequest {
   id?: number | string | null;
@@ -21,5 +24,5 @@ export interface ControlError {
 }
 
 export type ControlResponse =
-  | { id: number | string | null; ok: true; result: unknown }
+  | { id: number | string | null; ok: true; result: unknown; warnings?: string[] }
   | { id: number | string | null; ok: false; error: ControlError };

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import path from 'node:path';
 import { DevicepassError, ERRORS } from '../errors/catalogue.js';
+import { collectWarnings } from '../errors/warnings.js';
 import type { Logger } from '../log/logger.js';
 import { removeStaleSocket, setSocketAccess } from '../net/unix-socket.js';
 import { isBusy, retryWhileBusy } from '../store/busy.js';
@@ -123,10 +124,10 @@ export class ControlServer {
     }
     try {
       // a write lock held by another connection (an import, another process) is waited for here, asynchronously
-      const result = await retryWhileBusy(() => operation(this.#ctx, request.args ?? {}, actor));
+      const { value: result, warnings } = await collectWarnings(() => retryWhileBusy(() => operation(this.#ctx, request.args ?? {}, actor)));
       // arguments are never logged: they may carry a password
-      this.#log.info({ op: request.op, actor }, 'control request');
-      this.#write(socket, { id, ok: true, result });
+      this.#log.info({ op: request.op, actor, ...(warnings.length > 0 ? { warnings } : {}) }, 'control request');
+      this.#write(socket, { id, ok: true, result, ...(warnings.length > 0 ? { warnings } : {}) });
     } catch (err) {
       if (err instanceof DevicepassError) {
         this.#log.info({ op: request.op, actor, code: err.code }, 'control request refused');

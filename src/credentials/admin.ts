@@ -166,7 +166,11 @@ export class CredentialAdmin {
   async revokeDevice(input: unknown, ref: unknown, actor: string): Promise<DeviceView & { sessionsClosed: number }> {
     const { id: addressId, address } = await this.#address(input);
     const device = await this.#device(addressId, ref);
-    if (device.state !== 'active') throw new DevicepassError('DEVICE_REVOKED', `device ${viewId(device)} ("${device.name}") is already revoked`);
+    if (device.state !== 'active') {
+      // perhaps the retry of a revocation that failed past its commit: it answers no sooner than the revocation would have
+      await this.#store.settle();
+      throw new DevicepassError('DEVICE_REVOKED', `device ${viewId(device)} ("${device.name}") is already revoked`);
+    }
     await this.#store.revokeDevice(addressId, device.id, actor);
     const sessionsClosed = this.#registry.closeDevice(device.id, 'device-revoked');
     const view = toView((await this.#store.device(addressId, device.id))!);

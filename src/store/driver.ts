@@ -92,6 +92,13 @@ export interface AdminStore {
   events(address: string | null, limit: number): Promise<StoredEvent[]>;
   /** The device's expiry (null: none); undefined when the device is gone. */
   deviceExpiry(deviceId: number): Promise<number | null | undefined>;
+  /**
+   * Resolves once every change committed so far is in force everywhere the
+   * store is served from, as a change itself would before returning: for an
+   * answer that a change was already made (a retry after a failure past its
+   * commit must not return sooner than the change would have).
+   */
+  settle(): Promise<void>;
   /** Drops tombstones and events past their retention. */
   purge(now: number, tombstoneRetentionMs: number, eventRetentionMs: number): Promise<{ tombstones: number; events: number }>;
 }

@@ -114,4 +114,13 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE revocation ADD COLUMN cuts INTEGER NOT NULL DEFAULT 1;
   `,
+  // 5: the journal purge watermark, as in PostgreSQL's migration 5 (the highest seq a purge deleted); recorded
+  // here too so both schemas stay one, though processes on one file read the journal every 50 ms and do not check it
+  `
+  CREATE TABLE journal_purged (
+    singleton  INTEGER PRIMARY KEY CHECK (singleton = 1),
+    through    INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO journal_purged (singleton, through) VALUES (1, 0);
+  `,
 ];

@@ -337,6 +337,7 @@ export class SqliteStore implements CredentialStore {
       this.#sql.purgeDevices.run(cutoff);
       const events = this.#sql.purgeEvents.run(now - eventRetentionMs).changes;
       // the journal only has to outlive the slowest tailer's poll interval
+      this.#sql.notePurgedJournal.run(now - 86_400_000);
       this.#sql.purgeJournal.run(now - 86_400_000);
       return { tombstones, events };
     });
@@ -482,6 +483,7 @@ function prepare(db: Db) {
       AND NOT EXISTS (SELECT 1 FROM credential c WHERE c.device_id = device.id)`),
     purgeEvents: q('DELETE FROM event WHERE last_at < ?'),
     purgeJournal: q('DELETE FROM revocation WHERE at < ?'),
+    notePurgedJournal: q('UPDATE journal_purged SET through = max(through, coalesce((SELECT max(seq) FROM revocation WHERE at < ?), 0))'),
   };
 }
 

@@ -5,6 +5,7 @@ import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/e2e/host.js';
+import { callDaemon } from '../../src/cli/client.js';
 import { cli, startDaemonProcess, tempDir, writeConfig, type DaemonProcess, type FrontSections } from '../helpers/env.js';
 import { RawImap } from '../helpers/imap-raw-client.js';
 import { skipPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
@@ -184,8 +185,9 @@ describe.skipIf(!canRun)('several nodes on one PostgreSQL', () => {
       })();
     const hammers = [hammer(imapLogin), hammer(smtpLogin)];
     await sleep(100);
-    const revoke = await timed(() => admin(['device', 'revoke', ADDRESS, phone.id]));
-    expect(revoke.value.code, revoke.value.stderr).toBe(0);
+    // on A's control socket, as the CLI sends it: "returned" is when A answered, not when a CLI process exited
+    const revoke = await timed(() => callDaemon(a.process.socket, 'device.revoke', { address: ADDRESS, device: phone.id }));
+    expect(revoke.value).toMatchObject({ id: phone.id, state: 'revoked' });
     // the first attempts after the command returned, on each node, are refused
     expect(await imapLogin(phone.password)).toMatch(/^a NO \[AUTHENTICATIONFAILED\]/);
     expect(await smtpLogin(phone.password)).toMatch(/^535 /);
@@ -200,8 +202,11 @@ describe.skipIf(!canRun)('several nodes on one PostgreSQL', () => {
     // the live sessions on the other nodes were cut: the SMTP client is told why
     expect(await smtp.read()).toBe('421 4.7.0 Session revoked by administrator');
     await smtp.closed;
-    await imapClosed;
+    const imapClosedAt = await imapClosed;
     imap.close();
+    // within 100 ms of the command returning (the product's promise; usually before it returns)
+    expect(imapClosedAt - revoke.returnedAt).toBeLessThan(100);
+    expect(smtp.closedAt - revoke.returnedAt).toBeLessThan(100);
     // the other device's session on C is untouched
     expect(await keeperSession.cmd('NOOP')).toMatch(/^250/);
     keeperSession.destroy();

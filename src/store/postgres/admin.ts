@@ -241,6 +241,13 @@ export class PgAdminStore implements AdminStore {
     return rows.length === 0 ? undefined : rows[0]!.expires_at;
   }
 
+  async settle(): Promise<void> {
+    if (!this.#afterChange) return;
+    const { rows } = await this.#pool.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM revocation');
+    const seq = rows[0]?.seq ?? 0;
+    if (seq > 0) await this.#afterChange(seq);
+  }
+
   async purge(now: number, tombstoneRetentionMs: number, eventRetentionMs: number): Promise<{ tombstones: number; events: number }> {
     return this.#pool.transaction(async (client) => {
       const cutoff = now - tombstoneRetentionMs;
@@ -249,7 +256,9 @@ export class PgAdminStore implements AdminStore {
       await client.query(`DELETE FROM device WHERE state = 'revoked' AND kind = 'device' AND revoked_at < $1
         AND NOT EXISTS (SELECT 1 FROM credential c WHERE c.device_id = device.id)`, [cutoff]);
       const events = (await client.query('DELETE FROM event WHERE last_at < $1', [now - eventRetentionMs])).rowCount ?? 0;
-      await client.query('DELETE FROM revocation WHERE at < $1', [now - this.#journalRetentionMs]);
+      // the watermark tells a follower that had not read this far that it missed entries (journal-feed.ts)
+      await client.query(`WITH gone AS (DELETE FROM revocation WHERE at < $1 RETURNING seq)
+        UPDATE journal_purged SET through = GREATEST(through, (SELECT max(seq) FROM gone))`, [now - this.#journalRetentionMs]);
       return { tombstones, events };
     });
   }

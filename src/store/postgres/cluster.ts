@@ -12,12 +12,13 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
+import { warnCaller } from '../../errors/warnings.js';
 import type { Logger } from '../../log/logger.js';
 import { UNKNOWN, type JournalEntry, type LoginReads, type StoreDriver, type StoreHealth, type Unknown } from '../driver.js';
 import type { AddressRow, CredentialView } from '../types.js';
 import { openPostgresDriver, type PostgresDriver } from './index.js';
 import type { PgJournalFeed } from './journal-feed.js';
-import type { PgPool } from './pool.js';
+import type { NamedQuery, PgPool } from './pool.js';
 
 export interface ClusterDriverOptions {
   url: string;
@@ -37,8 +38,12 @@ const LEASE_TRUST = 0.8;
 const RENEWALS_PER_LEASE = 4;
 /** How often a change waiting for acknowledgements looks again. */
 const ACK_POLL_MS = 2;
+/** How soon a failed acknowledgement check is tried again. */
+const CHECK_RETRY_MS = 50;
 /** Leases of nodes gone for this long are deleted. */
 const STALE_NODE_MS = 86_400_000;
+/** What a stopping node waits for its last writes at most: a partition must not hold up SIGTERM. */
+const STOP_WAIT_MS = 1_000;
 
 /**
  * This node's row in `node`: renewed while the journal feed is connected
@@ -71,6 +76,8 @@ export class NodeLease {
     feed.onConnectionChange((up) => {
       if (!up) this.#lapse();
     });
+    // entries this node never read were purged: whatever it holds may be what they changed
+    feed.onGap(() => this.#lapse());
   }
 
   #lapse(): void {
@@ -129,6 +136,9 @@ export class NodeLease {
       }), this.#leaseMs);
       // counted from before the request left: the database's lease ends later than this node's, never earlier
       if (this.#feed.connected) {
+        // the lease this one extends may have run out while it was on its way (no tick looked in between):
+        // that lapse is taken (the mirror goes) before the new lease is counted, never skipped
+        this.held();
         this.#validUntil = sentAt + this.#leaseMs * LEASE_TRUST;
         this.#held = true;
       }
@@ -161,22 +171,51 @@ export class NodeLease {
 
   /**
    * Resolves once every node with a live lease (this one included) has
-   * taken in `seq`, or its lease has lapsed by the database's clock. A node
-   * that keeps renewing without ever acknowledging is a fault: after a few
-   * lease periods it is named in the log and the change returns.
+   * taken in `seq`, or its lease has lapsed by the database's clock. Called
+   * right after COMMIT: whatever happens here, the change is made, so this
+   * never fails; what it could not confirm it tells the caller (warnCaller)
+   * and the log.
+   *
+   * - A node that keeps renewing without ever acknowledging is a fault
+   *   (a renewal carries the seq it read): after three leases it is named
+   *   and the change returns.
+   * - When the check itself fails (this node lost PostgreSQL after COMMIT),
+   *   it is retried until one lease has passed since the commit: by then
+   *   every node has either taken the change in or stopped trusting its
+   *   mirror (a node renews only after reading the journal, and counts its
+   *   lease from before that read), as if this node had seen their leases
+   *   lapse.
    */
   async settled(seq: number): Promise<void> {
+    const committedAt = performance.now();
     void this.#feed.catchUp();
-    const giveUpAt = performance.now() + 3 * this.#leaseMs;
+    const giveUpAt = committedAt + 3 * this.#leaseMs;
     for (;;) {
-      const { rows } = await this.#pool.query<{ id: string }>({
-        name: 'devicepass-unacknowledged',
-        text: 'SELECT id FROM node WHERE lease_until > now() AND seq < $1',
-        values: [seq],
-      });
+      let rows: Array<{ id: string }>;
+      try {
+        ({ rows } = await this.#pool.query<{ id: string }>({
+          name: 'devicepass-unacknowledged',
+          text: 'SELECT id FROM node WHERE lease_until > now() AND seq < $1',
+          values: [seq],
+          // a check that hangs (a partition, a lock) is given up at the lease, not the pool's statement timeout
+          query_timeout: this.#leaseMs,
+        } as NamedQuery));
+      } catch (err) {
+        if (performance.now() - committedAt < this.#leaseMs) {
+          await sleep(CHECK_RETRY_MS);
+          continue;
+        }
+        const message = (err as Error).message;
+        this.#log.warn({ seq, err: { message } }, 'a change is committed, but whether every node took it in could not be checked; waited out one lease instead');
+        warnCaller(`the change is committed, but this node could not check that every node took it in (${message}); `
+          + 'it waited one lease instead, after which no node accepts what it revoked; sessions on a node that did not take it in end when that node catches up');
+        return;
+      }
       if (rows.length === 0) return;
       if (performance.now() > giveUpAt) {
-        this.#log.error({ seq, nodes: rows.map((r) => r.id) }, 'nodes renew their lease but do not acknowledge a change; it is committed, their caches may lag');
+        const nodes = rows.map((r) => r.id);
+        this.#log.error({ seq, nodes }, 'nodes renew their lease but do not acknowledge a change; it is committed, their caches may lag');
+        warnCaller(`the change is committed, but these nodes renew their lease without acknowledging it and may still accept what it revoked from memory: ${nodes.join(', ')}; check their logs and versions`);
         return;
       }
       await sleep(ACK_POLL_MS);
@@ -188,9 +227,14 @@ export class NodeLease {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     this.#validUntil = 0;
-    await this.#acking;
+    if (this.#acking) await Promise.race([this.#acking, sleep(STOP_WAIT_MS, undefined, { ref: false })]);
     // a node that stopped must not make changes wait for its lease to run out
-    await this.#pool.query('DELETE FROM node WHERE id = $1 OR lease_until < now() - $2 * interval \'1 millisecond\'', [this.id, STALE_NODE_MS]).catch(() => {});
+    await this.#pool.query({
+      text: 'DELETE FROM node WHERE id = $1 OR lease_until < now() - $2 * interval \'1 millisecond\'',
+      values: [this.id, STALE_NODE_MS],
+      // read by pg's Client.query, though its types leave it out
+      query_timeout: STOP_WAIT_MS,
+    } as NamedQuery).catch(() => {});
   }
 }
 
@@ -329,7 +373,8 @@ export async function openClusterDriver(options: ClusterDriverOptions): Promise<
     url: options.url, maxEvents: options.maxEvents, log: options.log, pool: { max: options.poolSize },
     // a change returns once every live node has taken it in
     afterChange: (seq) => (lease ? lease.settled(seq) : Promise.resolve()),
-    ...(options.feedUrl ? { feed: { url: options.feedUrl } } : {}),
+    // a read on the feed's connection unanswered for a lease (at most 2 s) counts the connection as lost
+    feed: { ...(options.feedUrl ? { url: options.feedUrl } : {}), readTimeoutMs: Math.min(2_000, options.leaseMs) },
   });
   lease = new NodeLease(base.pool, base.feed, options.leaseMs, options.log);
   const reads = new MirroredReads(base.reads, lease, options.cacheSize);

@@ -13,7 +13,7 @@ import { PgAdminStore } from './admin.js';
 import { PgAuditSink } from './audit.js';
 import { PgInvitationRecords } from './invitations.js';
 import { PgJournalFeed } from './journal-feed.js';
-import { PgPool, type PgPoolOptions } from './pool.js';
+import { PgPool, type NamedQuery, type PgPoolOptions } from './pool.js';
 import { PgLoginReads } from './reads.js';
 import { migrate, readSchemaVersion } from './schema.js';
 
@@ -27,7 +27,7 @@ export interface PostgresDriverOptions {
   /** See PgAdminStoreOptions.afterChange. */
   afterChange?: (seq: number) => Promise<void>;
   /** See PgJournalFeedOptions. */
-  feed?: { url?: string; fromSeq?: number; pollIntervalMs?: number; backoffMs?: { first: number; cap: number } };
+  feed?: { url?: string; fromSeq?: number; pollIntervalMs?: number; backoffMs?: { first: number; cap: number }; readTimeoutMs?: number; fallbackIntervalMs?: number };
   journalRetentionMs?: number;
 }
 
@@ -46,7 +46,9 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
   try {
     const client = await pool.connect();
     try {
-      const { from, to } = await migrate(client);
+      const { from, to } = await migrate(client, undefined, {
+        onWait: () => options.log.info({ store: pool.location }, 'another node is migrating the PostgreSQL schema; waiting for it'),
+      });
       if (from !== to) options.log.info({ from, to, store: pool.location }, 'PostgreSQL schema migrated');
     } catch (err) {
       throw pool.mapError(err);
@@ -57,7 +59,11 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     await pool.end().catch(() => {});
     throw err;
   }
-  const feed = new PgJournalFeed({ url: options.url, log: options.log, ...options.feed, connectionTimeoutMs: options.pool?.connectionTimeoutMs });
+  const feed = new PgJournalFeed({
+    url: options.url, log: options.log, ...options.feed, connectionTimeoutMs: options.pool?.connectionTimeoutMs,
+    // while the feed's own connection is down, the journal is read through the pool (it may take another way)
+    fallback: (query) => pool.query(query as NamedQuery),
+  });
   let closed = false;
   let feedStarted = false;
   feed.onConnectionChange((up) => {

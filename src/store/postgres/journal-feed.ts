@@ -4,8 +4,22 @@
  * reaches only connected listeners, and only after commit): each wake-up, the
  * start, every reconnect and a cheap poll every second read the table from
  * the last sequence seen, so nothing is missed across a lost connection or a
- * server restart. Entries reach the listeners in sequence order, at least
- * once.
+ * server restart. Entries reach the listeners in sequence order, each once.
+ *
+ * Every read on the connection has a deadline: a partition sends neither an
+ * error nor a reset, so a read with no answer in time counts the connection
+ * as lost (it is cut and made again, replaying from the last sequence). While
+ * the connection is down, the journal is polled every 50 ms through the
+ * driver's pool (which may take another way to PostgreSQL, `[store]
+ * feed_url`), and what it finds is delivered the same way, so sessions are
+ * still cut and changes still acknowledged; the poll stops once the
+ * connection is back.
+ *
+ * Each read also returns the purge watermark (the highest seq a journal
+ * purge deleted). Above this feed's last seq, it means entries were deleted
+ * before this node read them (it was cut off longer than the journal is
+ * kept): the gap listeners are told, once per purge, so that nothing trusted
+ * from before is kept.
  */
 import pg from 'pg';
 import type { Logger } from '../../log/logger.js';
@@ -25,9 +39,33 @@ export interface PgJournalFeedOptions {
   connectionTimeoutMs?: number;
   /** Entries read per statement while catching up. */
   batchSize?: number;
+  /** A read on the feed's connection with no answer for this long counts the connection as lost; default 2 s. */
+  readTimeoutMs?: number;
+  /** Another way to read the journal (the driver's pool), polled while the feed's connection is down. */
+  fallback?: JournalReader;
+  /** How often the fallback reads; default 50 ms. */
+  fallbackIntervalMs?: number;
 }
 
-interface JournalRecord { seq: number; address: string; device_id: number | null; reason: string; cuts: boolean }
+/** Runs one statement and hands back its rows (the driver's pool, for the fallback reads). */
+export type JournalReader = <R extends pg.QueryResultRow>(query: pg.QueryConfig) => Promise<pg.QueryResult<R>>;
+
+/** Probes an idle connection after this long without traffic (the system's default is two hours). */
+const KEEPALIVE_IDLE_MS = 5_000;
+/** A goodbye that has not gone through in this long (a partition) is cut short: stop() must not hang on it. */
+const END_GRACE_MS = 500;
+
+/** One journal row, or (seq null) none: the purge watermark comes with every read, rows or not. */
+type JournalRecord = { purged: number } & (
+  | { seq: number; address: string; device_id: number | null; reason: string; cuts: boolean }
+  | { seq: null; address: null; device_id: null; reason: null; cuts: null }
+);
+
+/** A purge deleted entries this feed had not read: from `after` (exclusive) up to `through`, some are gone. */
+export interface JournalGap {
+  after: number;
+  through: number;
+}
 
 export class PgJournalFeed implements RevocationFeed {
   readonly #options: PgJournalFeedOptions;
@@ -35,6 +73,9 @@ export class PgJournalFeed implements RevocationFeed {
   readonly #entryListeners: Array<(entry: JournalEntry) => void> = [];
   readonly #appliedListeners: Array<(seq: number) => void> = [];
   readonly #connectionListeners: Array<(up: boolean) => void> = [];
+  readonly #gapListeners: Array<(gap: JournalGap) => void> = [];
+  /** The watermark of the last gap told: the same purge is told once. */
+  #gapTold = 0;
   #client: pg.Client | null = null;
   #last: number;
   #connected = false;
@@ -43,13 +84,19 @@ export class PgJournalFeed implements RevocationFeed {
   #again = false;
   #poll: NodeJS.Timeout | null = null;
   #reconnect: NodeJS.Timeout | null = null;
+  /** Set while the connection is down and a fallback reader polls the journal. */
+  #fallbackPoll: NodeJS.Timeout | null = null;
+  /** A failing fallback is logged once per spell, not every 50 ms. */
+  #fallbackFailing = false;
   #delay: number;
+  readonly #readTimeoutMs: number;
 
   constructor(options: PgJournalFeedOptions) {
     this.#options = options;
     this.#log = options.log;
     this.#last = options.fromSeq ?? -1;
     this.#delay = options.backoffMs?.first ?? 50;
+    this.#readTimeoutMs = options.readTimeoutMs ?? 2_000;
   }
 
   /** The last seq whose entry the listeners ran for (or that the feed started after). */
@@ -74,6 +121,11 @@ export class PgJournalFeed implements RevocationFeed {
     this.#connectionListeners.push(listener);
   }
 
+  /** Told (synchronously, before the entries read with it) when a purge deleted entries this feed had not read. */
+  onGap(listener: (gap: JournalGap) => void): void {
+    this.#gapListeners.push(listener);
+  }
+
   /** Connects, LISTENs and catches up; rejects (StoreUnavailableError) when the first connection fails. */
   async start(): Promise<void> {
     if (this.#running) return;
@@ -94,11 +146,14 @@ export class PgJournalFeed implements RevocationFeed {
     if (this.#poll) clearInterval(this.#poll);
     if (this.#reconnect) clearTimeout(this.#reconnect);
     this.#poll = this.#reconnect = null;
+    this.#stopFallback();
     const client = this.#client;
     this.#client = null;
-    await this.#reading?.catch(() => {});
     this.#setConnected(false);
-    await client?.end().catch(() => {});
+    // ended before a read in flight is awaited: a read hung in a partition ends with its connection
+    const ended = client ? endClient(client) : Promise.resolve();
+    await this.#reading?.catch(() => {});
+    await ended;
   }
 
   /**
@@ -112,12 +167,19 @@ export class PgJournalFeed implements RevocationFeed {
   async caughtUp<R extends pg.QueryResultRow>(statement: (seq: number) => pg.QueryConfig, timeoutMs: number): Promise<pg.QueryResult<R>> {
     const client = this.#client;
     if (!client) throw new StoreUnavailableError('journal feed: not connected to PostgreSQL');
-    // one reader at a time: wake-ups meanwhile read once more afterwards
-    while (this.#reading) await this.#reading.catch(() => {});
+    // one reader at a time: wake-ups meanwhile read once more afterwards; a read hung in a partition is
+    // not waited for past this statement's own time (its deadline will count the connection as lost)
+    const waitUntil = performance.now() + timeoutMs;
+    while (this.#reading) {
+      if (!(await settlesWithin(this.#reading, waitUntil - performance.now()))) {
+        throw new StoreUnavailableError(`journal feed: the read before this statement got no answer within ${timeoutMs} ms`);
+      }
+    }
+    if (this.#client !== client) throw new StoreUnavailableError('journal feed: lost its PostgreSQL connection');
+    const query = viaClient(client, timeoutMs);
     const work = (async () => {
-      await this.#read(client, timeoutMs);
-      // query_timeout per statement is read by pg's Client.query, though its QueryConfig type leaves it out
-      return client.query<R>({ ...statement(this.appliedSeq), query_timeout: timeoutMs } as pg.QueryConfig);
+      await this.#read(query);
+      return query<R>(statement(this.appliedSeq));
     })();
     this.#reading = work.then(() => undefined, () => undefined).finally(() => {
       this.#reading = null;
@@ -126,7 +188,7 @@ export class PgJournalFeed implements RevocationFeed {
     try {
       return await work;
     } catch (err) {
-      if (/Query read timeout/.test((err as Error).message)) this.#lost(client, err as Error);
+      if (isReadTimeout(err)) this.#lost(client, err as Error);
       throw err;
     }
   }
@@ -142,6 +204,7 @@ export class PgJournalFeed implements RevocationFeed {
       connectionString: this.#options.url,
       connectionTimeoutMillis: this.#options.connectionTimeoutMs ?? 5_000,
       keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
       application_name: 'devicepass-journal',
       types: PG_TYPES,
     });
@@ -150,22 +213,27 @@ export class PgJournalFeed implements RevocationFeed {
     client.on('notification', (message) => {
       if (message.channel === JOURNAL_CHANNEL) this.#wake();
     });
+    const query = viaClient(client, this.#readTimeoutMs);
     try {
       await client.connect();
-      await client.query(`LISTEN ${JOURNAL_CHANNEL}`);
+      await query({ text: `LISTEN ${JOURNAL_CHANNEL}` });
       if (this.#last < 0) {
-        const { rows } = await client.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM revocation');
+        // past what was purged too: a node that starts now has missed nothing, even if the journal is empty
+        const { rows } = await query<{ seq: number }>({
+          text: 'SELECT GREATEST((SELECT max(seq) FROM revocation), (SELECT max(through) FROM journal_purged), 0) AS seq',
+        });
         this.#last = rows[0]?.seq ?? 0;
+        this.#gapTold = this.#last;
       }
     } catch (err) {
       client.removeAllListeners();
       client.on('error', () => {});
-      await client.end().catch(() => {});
+      await endClient(client);
       const message = scrubSecrets(this.#options.url, err instanceof Error ? err.message : String(err));
       throw new StoreUnavailableError(`journal feed: PostgreSQL at ${maskUrl(this.#options.url)} is unavailable: ${message}`, { cause: message });
     }
     if (!this.#running) {
-      await client.end().catch(() => {});
+      await endClient(client);
       return;
     }
     this.#client = client;
@@ -183,7 +251,7 @@ export class PgJournalFeed implements RevocationFeed {
     if (!this.#running) return;
     this.#log.warn({ err: err ? { message: scrubSecrets(this.#options.url, err.message), code: (err as { code?: string }).code } : undefined },
       'journal feed lost its PostgreSQL connection; reconnecting');
-    client.end().catch(() => {});
+    void endClient(client);
     this.#scheduleReconnect();
   }
 
@@ -200,7 +268,7 @@ export class PgJournalFeed implements RevocationFeed {
 
   /** One read at a time; a wake-up during a read makes it read once more. */
   #wake(): void {
-    if (!this.#client) return;
+    if (!this.#client && !this.#fallbackPoll) return;
     if (this.#reading) {
       this.#again = true;
       return;
@@ -214,28 +282,55 @@ export class PgJournalFeed implements RevocationFeed {
     do {
       this.#again = false;
       const client = this.#client;
-      if (!client) return;
+      const fallback = this.#options.fallback;
+      let query: JournalReader;
+      if (client) query = viaClient(client, this.#readTimeoutMs);
+      else if (this.#fallbackPoll && fallback) query = (config) => fallback({ ...config, query_timeout: this.#readTimeoutMs } as pg.QueryConfig);
+      else return;
       try {
-        await this.#read(client);
+        await this.#read(query);
+        if (!client && this.#fallbackFailing) {
+          this.#fallbackFailing = false;
+          this.#log.info('journal read through the pool again while the feed reconnects');
+        }
       } catch (err) {
-        // the connection's own error/end events drive the reconnect; a failed read alone is retried by the poll
-        this.#log.warn({ err: { message: scrubSecrets(this.#options.url, (err as Error).message) } }, 'journal feed could not read the journal');
+        if (!this.#running) return;
+        const message = scrubSecrets(this.#options.url, (err as Error).message);
+        if (client && isReadTimeout(err)) {
+          // no answer in time and no error either: a partition; cut the connection, make it again, replay
+          this.#lost(client, err as Error);
+        } else if (client) {
+          // the connection's own error/end events drive the reconnect; a failed read alone is retried by the poll
+          this.#log.warn({ err: { message } }, 'journal feed could not read the journal');
+        } else if (!this.#fallbackFailing) {
+          this.#fallbackFailing = true;
+          this.#log.warn({ err: { message } }, 'journal feed: the journal cannot be read through the pool either; retrying');
+        }
         return;
       }
     } while (this.#again);
   }
 
-  async #read(client: pg.Client, timeoutMs?: number): Promise<void> {
+  async #read(query: JournalReader): Promise<void> {
     const limit = this.#options.batchSize ?? 1_000;
     for (;;) {
-      const { rows } = await client.query<JournalRecord>({
+      // one statement, one snapshot: the watermark and the rows agree
+      const { rows } = await query<JournalRecord>({
         name: 'dp_journal_since',
-        text: 'SELECT seq, address, device_id, reason, cuts FROM revocation WHERE seq > $1 ORDER BY seq LIMIT $2',
+        text: `SELECT p.purged, r.seq, r.address, r.device_id, r.reason, r.cuts
+          FROM (SELECT coalesce(max(through), 0) AS purged FROM journal_purged) p
+          LEFT JOIN LATERAL (SELECT seq, address, device_id, reason, cuts FROM revocation WHERE seq > $1 ORDER BY seq LIMIT $2) r ON true
+          ORDER BY r.seq`,
         values: [this.#last, limit],
-        ...(timeoutMs ? { query_timeout: timeoutMs } : {}),
-      } as pg.QueryConfig);
-      if (rows.length === 0) return;
+      });
+      const purged = rows[0]?.purged ?? 0;
+      if (purged > this.#last && purged > this.#gapTold) this.#tellGap({ after: this.#last, through: purged });
+      let read = 0;
       for (const row of rows) {
+        if (row.seq === null) continue;
+        read++;
+        // a read given up on may still answer after a newer one did: what was delivered is not delivered again
+        if (row.seq <= this.#last) continue;
         const entry: JournalEntry = { seq: row.seq, address: row.address, deviceId: row.device_id, reason: row.reason, cuts: row.cuts };
         for (const listener of this.#entryListeners) {
           try {
@@ -246,6 +341,7 @@ export class PgJournalFeed implements RevocationFeed {
         }
         this.#last = row.seq;
       }
+      if (read === 0) return;
       for (const listener of this.#appliedListeners) {
         try {
           listener(this.#last);
@@ -253,13 +349,28 @@ export class PgJournalFeed implements RevocationFeed {
           this.#log.error({ err }, 'a journal listener failed');
         }
       }
-      if (rows.length < limit) return;
+      if (read < limit) return;
+    }
+  }
+
+  #tellGap(gap: JournalGap): void {
+    this.#gapTold = gap.through;
+    this.#log.error(gap, 'journal entries this node had not read were purged (it was cut off longer than the journal is kept): '
+      + 'dropping what it holds in memory; sessions of devices revoked meanwhile are not cut');
+    for (const listener of this.#gapListeners) {
+      try {
+        listener(gap);
+      } catch (err) {
+        this.#log.error({ err }, 'a journal gap listener failed');
+      }
     }
   }
 
   #setConnected(up: boolean): void {
     if (this.#connected === up) return;
     this.#connected = up;
+    if (up) this.#stopFallback();
+    else this.#startFallback();
     for (const listener of this.#connectionListeners) {
       try {
         listener(up);
@@ -268,4 +379,60 @@ export class PgJournalFeed implements RevocationFeed {
       }
     }
   }
+
+  /** While the connection is down: the journal through the fallback reader, every fallbackIntervalMs. */
+  #startFallback(): void {
+    if (!this.#running || !this.#options.fallback || this.#fallbackPoll || this.#last < 0) return;
+    this.#fallbackPoll = setInterval(() => this.#wake(), this.#options.fallbackIntervalMs ?? 50);
+    this.#fallbackPoll.unref();
+    this.#wake();
+  }
+
+  #stopFallback(): void {
+    if (this.#fallbackPoll) clearInterval(this.#fallbackPoll);
+    this.#fallbackPoll = null;
+    this.#fallbackFailing = false;
+  }
+}
+
+/** Statements on the feed's connection, each with a deadline. */
+function viaClient(client: pg.Client, timeoutMs: number): JournalReader {
+  // query_timeout per statement is read by pg's Client.query, though its QueryConfig type leaves it out
+  return (config) => client.query({ ...config, query_timeout: timeoutMs } as pg.QueryConfig);
+}
+
+/** pg's answer when a statement's query_timeout passed without a reply. */
+function isReadTimeout(err: unknown): boolean {
+  return err instanceof Error && /Query read timeout/.test(err.message);
+}
+
+/** Whether `promise` settles (either way) within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  if (ms <= 0) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Ends a connection politely, and cuts it when the goodbye cannot go through
+ * (a partition: no answer, no reset) so nothing waits on it for long.
+ */
+function endClient(client: pg.Client): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      client.connection.stream.destroy();
+      resolve();
+    }, END_GRACE_MS);
+    client.end().catch(() => {}).finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }

@@ -14,6 +14,7 @@
  * without re-parsing, and pg hands it up parsed. (jsonb keeps no key order
  * and no NUL characters: events.ts replaces NULs before writing.)
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 
 export const PG_MIGRATIONS: readonly string[] = [
@@ -135,6 +136,15 @@ export const PG_MIGRATIONS: readonly string[] = [
     host         text
   );
   `,
+  // 5: the journal purge watermark: the highest seq a purge has deleted. A follower that had not read that
+  // far knows it missed entries; sequences have holes of their own, so this cannot be guessed from them.
+  `
+  CREATE TABLE journal_purged (
+    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    through    bigint NOT NULL
+  );
+  INSERT INTO journal_purged (through) VALUES (0);
+  `,
 ];
 
 /** The advisory lock key migrations run under ("dpschema" in ASCII): one fixed key for every node. */
@@ -152,29 +162,57 @@ export async function readSchemaVersion(db: Queryable): Promise<number> {
   return Number(row.rows[0]?.version ?? 0);
 }
 
+/** How often a node waiting for another node's migration tries the lock again. */
+const LOCK_RETRY_MS = 100;
+/**
+ * The client-side deadline of a migration statement. A migration (an index
+ * on a large table) takes as long as it takes: the pool's deadlines, sized
+ * for logins and administrative writes, do not apply.
+ */
+const MIGRATION_STATEMENT_MS = 3_600_000;
+
+export interface MigrateOptions {
+  /** Called once if another node holds the migration lock and this one has to wait. */
+  onWait?: () => void;
+}
+
 /**
  * Applies the missing migrations on one connection. Held under the advisory
  * lock from the first read of the version to the last migration, so two
  * nodes starting together apply each migration once; a database newer than
  * this devicepass is refused before anything is touched.
+ *
+ * The lock is tried, not waited on in one statement: the wait for another
+ * node's migration may outlast any statement timeout, and each short try
+ * still fails promptly when the database goes away. The migrations run with
+ * the session's statement_timeout off (restored before returning).
  */
-export async function migrate(client: pg.ClientBase, migrations: readonly string[] = PG_MIGRATIONS): Promise<{ from: number; to: number }> {
-  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
+export async function migrate(client: pg.ClientBase, migrations: readonly string[] = PG_MIGRATIONS, options: MigrateOptions = {}): Promise<{ from: number; to: number }> {
+  const run = (text: string, values?: unknown[]) =>
+    // query_timeout per statement is read by pg's Client.query, though its QueryConfig type leaves it out
+    client.query({ text, values, query_timeout: MIGRATION_STATEMENT_MS } as pg.QueryConfig);
+  for (let waited = false; ; waited = true) {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [MIGRATION_LOCK_KEY.toString()]);
+    if (rows[0]!.locked) break;
+    if (!waited) options.onWait?.();
+    await sleep(LOCK_RETRY_MS);
+  }
   try {
     const from = await readSchemaVersion(client);
     if (from > migrations.length) {
       throw new Error(`database schema version ${from} is newer than this devicepass (${migrations.length}); upgrade devicepass`);
     }
+    if (from < migrations.length) await client.query('SET statement_timeout = 0');
     for (let version = from + 1; version <= migrations.length; version++) {
-      await client.query('BEGIN');
+      await run('BEGIN');
       try {
-        await client.query(`CREATE TABLE IF NOT EXISTS schema_version (
+        await run(`CREATE TABLE IF NOT EXISTS schema_version (
           version     integer PRIMARY KEY,
           applied_at  timestamptz NOT NULL DEFAULT now()
         )`);
-        await client.query(migrations[version - 1]!);
-        await client.query('INSERT INTO schema_version (version) VALUES ($1)', [version]);
-        await client.query('COMMIT');
+        await run(migrations[version - 1]!);
+        await run('INSERT INTO schema_version (version) VALUES ($1)', [version]);
+        await run('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
         throw err;
@@ -182,6 +220,8 @@ export async function migrate(client: pg.ClientBase, migrations: readonly string
     }
     return { from, to: Math.max(from, migrations.length) };
   } finally {
+    // back to the connection's own setting (the pool's statement timeout) before it serves anything else
+    await client.query('RESET statement_timeout').catch(() => {});
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]).catch(() => {});
   }
 }

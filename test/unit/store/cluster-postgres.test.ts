@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CredentialAdmin } from '../../../src/credentials/admin.js';
+import { collectWarnings } from '../../../src/errors/warnings.js';
 import { createLogger } from '../../../src/log/logger.js';
-import { UNKNOWN, type StoreDriver } from '../../../src/store/driver.js';
+import { SessionRegistry } from '../../../src/sessions/registry.js';
+import { UNKNOWN, type JournalEntry, type StoreDriver } from '../../../src/store/driver.js';
 import { openClusterDriver } from '../../../src/store/postgres/cluster.js';
+import { openPostgresDriver } from '../../../src/store/postgres/index.js';
 import { skipPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { startTcpProxy } from '../../helpers/tcp-proxy.js';
+import { until } from './driver-suite.js';
 
 const log = createLogger('silent');
 const PARAMS = 'm=1024,t=1,p=1';
@@ -23,8 +28,8 @@ describe.skipIf(skipPostgres)('several nodes on one PostgreSQL: leases, acknowle
     for (const driver of open.splice(0)) await driver.close();
   });
 
-  const node = async (url: string, leaseMs = 1000, feedUrl?: string) => {
-    const driver = await openClusterDriver({ url, maxEvents: 1_000_000, log, poolSize: 4, leaseMs, cacheSize: 1000, ...(feedUrl ? { feedUrl } : {}) });
+  const node = async (url: string, leaseMs = 1000, feedUrl?: string, logger = log) => {
+    const driver = await openClusterDriver({ url, maxEvents: 1_000_000, log: logger, poolSize: 4, leaseMs, cacheSize: 1000, ...(feedUrl ? { feedUrl } : {}) });
     open.push(driver);
     await driver.feed.start();
     return driver;
@@ -128,4 +133,164 @@ describe.skipIf(skipPostgres)('several nodes on one PostgreSQL: leases, acknowle
       await path.close();
     }
   }, 30_000);
+
+  it('a node whose journal feed is down while its pool still answers reads the journal through the pool: a revocation elsewhere reaches its listeners and is acknowledged, and a read that overlapped it is decided again', async () => {
+    const url = await server.createDatabase();
+    const path = await startTcpProxy('127.0.0.1', server.port);
+    let pathOpen = true;
+    try {
+      const feedUrl = new URL(url);
+      feedUrl.port = String(path.port);
+      const a = await node(url);
+      // a long lease: had B not acknowledged, A would wait for it to run out
+      const b = await node(url, 3000, feedUrl.toString());
+      const entries: JournalEntry[] = [];
+      b.feed.onEntry((entry) => entries.push(entry));
+      const address = await a.admin.addAddress('erin@example.com', randomBytes(16), 'test');
+      const device = await a.admin.addDevice({ addressId: address.id, name: 'Phone', user: null, scopes: ['imap'], expiresAt: null, digest: randomBytes(32), params: PARAMS, actor: 'test' });
+
+      // only the feed's way to PostgreSQL goes (a PgBouncer for the pool, a direct path for the feed), and stays gone
+      await path.close();
+      pathOpen = false;
+      await until(() => b.stats().journalConnected === false, 'B\'s feed to notice');
+      // a login read on B starting now, after the lapse that came with it
+      const mark = b.reads.mark();
+      const started = performance.now();
+      await a.admin.revokeDevice(address.id, device.id, 'test');
+      const waited = performance.now() - started;
+      await until(() => entries.some((e) => e.deviceId === device.id && e.cuts), 'the revocation to reach B\'s listeners', 1_000);
+      // so B cuts the device's sessions, and a login whose read overlapped the revocation is decided again
+      expect(b.reads.changedSince(mark, 'erin@example.com')).toBe(true);
+      // B acknowledged it through its pool: A returned long before B's lease (3 s) could run out
+      expect(waited).toBeLessThan(1_500);
+      expect(b.stats().journalConnected).toBe(false);
+      // in order, each once
+      const seqs = entries.map((e) => e.seq);
+      expect(seqs).toEqual([...new Set(seqs)].sort((x, y) => x - y));
+    } finally {
+      if (pathOpen) await path.close();
+    }
+  }, 30_000);
+
+  it('journal entries a node had not read yet were purged: it notices, says so once, and drops its whole mirror as on a lapse', async () => {
+    const url = await server.createDatabase();
+    const path = await startTcpProxy('127.0.0.1', server.port);
+    try {
+      const feedUrl = new URL(url);
+      feedUrl.port = String(path.port);
+      const lines: Array<{ level: number; msg: string }> = [];
+      const logger = createLogger('warn', { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+      const b = await node(url, 2000, feedUrl.toString(), logger);
+      // another node whose purge keeps no journal at all (a retention far too short for a node that lags)
+      const other = await openPostgresDriver({ url, maxEvents: 1000, log, journalRetentionMs: 0 });
+      try {
+        const address = await other.admin.addAddress('frank@example.com', randomBytes(16), 'test');
+        const digest = randomBytes(32);
+        const device = await other.admin.addDevice({ addressId: address.id, name: 'Phone', user: null, scopes: ['imap'], expiresAt: null, digest, params: PARAMS, actor: 'test' });
+        const proven = await b.reads.credentialByDigest(address.id, digest);
+        expect(b.reads.peekCredential(proven!.id)).not.toBe(UNKNOWN);
+
+        // B hears nothing for a moment (far less than its lease): the revocation and the purge happen meanwhile
+        path.partition();
+        await other.admin.revokeDevice(address.id, device.id, 'test');
+        await other.admin.purge(Date.now() + 1000, 86_400_000, 86_400_000);
+        path.heal();
+
+        // B finds the journal purged past what it read: it cannot know what it missed, so it keeps nothing
+        await until(() => b.reads.peekCredential(proven!.id) === UNKNOWN, 'B to drop its mirror', 5_000);
+        expect(await b.reads.credentialById(proven!.id)).toMatchObject({ deviceState: 'revoked' });
+        // said once, however many reads see the same purge
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        expect(lines.filter((l) => /purged/.test(l.msg))).toHaveLength(1);
+        // and it trusts its mirror again once its lease is renewed
+        await until(() => b.stats().leaseHeld === true, 'B to hold its lease again', 5_000);
+      } finally {
+        await other.close();
+      }
+    } finally {
+      path.heal();
+      await path.close();
+    }
+  }, 30_000);
+
+  describe('a change that is committed but not confirmed everywhere', () => {
+    const sql = async (url: string, text: string) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(text);
+      } finally {
+        await client.end();
+      }
+    };
+    const setUp = async (a: StoreDriver, name: string) => {
+      const address = await a.admin.addAddress(`${name}@example.com`, randomBytes(16), 'test');
+      const device = await a.admin.addDevice({ addressId: address.id, name: 'Phone', user: null, scopes: ['imap'], expiresAt: null, digest: randomBytes(32), params: PARAMS, actor: 'test' });
+      return { address, device };
+    };
+
+    it('a node that renews its lease but never acknowledges: the change returns after three leases, and the caller is warned by name', async () => {
+      const url = await server.createDatabase();
+      const a = await node(url, 500);
+      const { address, device } = await setUp(a, 'gina');
+      // a node that keeps a live lease and never moves its seq (a fault: renewals carry the seq they read)
+      await sql(url, `INSERT INTO node (id, seq, lease_until) VALUES ('deaf-node', 0, now() + interval '1 minute')`);
+      const started = performance.now();
+      const { warnings } = await collectWarnings(() => a.admin.revokeDevice(address.id, device.id, 'test'));
+      expect(performance.now() - started).toBeGreaterThanOrEqual(1_400);
+      expect(warnings).toEqual([expect.stringMatching(/committed.*deaf-node/s)]);
+      expect((await a.admin.device(address.id, device.id))?.state).toBe('revoked');
+      await sql(url, `DELETE FROM node WHERE id = 'deaf-node'`);
+    }, 30_000);
+
+    it('the check for acknowledgements fails after COMMIT: the change is not reported as failed; it returns once a lease has passed, with a warning that it is committed', async () => {
+      const url = await server.createDatabase();
+      const a = await node(url, 500);
+      const { address, device } = await setUp(a, 'hank');
+      // nothing can read the lease table now (another session holds it): the revocation commits, its check cannot run
+      const blocker = new pg.Client({ connectionString: url });
+      await blocker.connect();
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query('LOCK TABLE node IN ACCESS EXCLUSIVE MODE');
+        const started = performance.now();
+        const outcome = await collectWarnings(() => a.admin.revokeDevice(address.id, device.id, 'test')).catch((err: unknown) => err as Error);
+        const waited = performance.now() - started;
+        expect(outcome).not.toBeInstanceOf(Error);
+        expect((outcome as { warnings: string[] }).warnings).toEqual([expect.stringMatching(/committed/)]);
+        // every node either took it in or stopped trusting its mirror one lease after the commit: that long, not the statement timeout
+        expect(waited).toBeGreaterThanOrEqual(450);
+        expect(waited).toBeLessThan(5_000);
+      } finally {
+        await blocker.query('ROLLBACK');
+        await blocker.end();
+      }
+      expect((await a.admin.device(address.id, device.id))?.state).toBe('revoked');
+    }, 30_000);
+
+    it('revoking a device that is already revoked answers only once every live node has taken in the journal as it stands', async () => {
+      const url = await server.createDatabase();
+      const a = await node(url, 1000);
+      const { address, device } = await setUp(a, 'iris');
+      // revoked by a command that did not wait for the nodes (as when its node lost PostgreSQL right after COMMIT)
+      const plain = await openPostgresDriver({ url, maxEvents: 1000, log });
+      try {
+        await plain.admin.revokeDevice(address.id, device.id, 'test');
+      } finally {
+        await plain.close();
+      }
+      // a node with a live lease that has not taken it in yet
+      await sql(url, `INSERT INTO node (id, seq, lease_until) VALUES ('slow-node', 0, now() + interval '1 minute')`);
+      const admin = new CredentialAdmin(a.admin, new SessionRegistry(), { memoryKib: 1024, iterations: 1, parallelism: 1 });
+      let answered = false;
+      const retry = admin.revokeDevice('iris@example.com', String(device.id), 'test').then(() => null, (err: unknown) => err).finally(() => {
+        answered = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(answered).toBe(false);
+      await sql(url, `UPDATE node SET seq = (SELECT max(seq) FROM revocation) WHERE id = 'slow-node'`);
+      expect(await retry).toMatchObject({ code: 'DEVICE_REVOKED' });
+      await sql(url, `DELETE FROM node WHERE id = 'slow-node'`);
+    }, 30_000);
+  });
 });

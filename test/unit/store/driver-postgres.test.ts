@@ -3,9 +3,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JournalEntry } from '../../../src/store/driver.js';
 import { createLogger } from '../../../src/log/logger.js';
-import { maskUrl, openPostgresDriver, StoreUnavailableError, type PostgresDriver } from '../../../src/store/postgres/index.js';
-import { PG_MIGRATIONS } from '../../../src/store/postgres/schema.js';
+import { maskUrl, openPostgresDriver, PgJournalFeed, StoreUnavailableError, type PostgresDriver } from '../../../src/store/postgres/index.js';
+import { MIGRATION_LOCK_KEY, PG_MIGRATIONS } from '../../../src/store/postgres/schema.js';
 import { skipPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
+import { startTcpProxy } from '../../helpers/tcp-proxy.js';
 import { describeDriver, until } from './driver-suite.js';
 
 const log = createLogger('silent');
@@ -14,6 +15,7 @@ const PARAMS = 'm=1024,t=1,p=1';
 describe.skipIf(skipPostgres)('PostgreSQL driver', () => {
   let server: TestPostgres;
   const open: PostgresDriver[] = [];
+  const feeds: PgJournalFeed[] = [];
 
   beforeAll(async () => {
     server = await startPostgres();
@@ -58,6 +60,28 @@ describe.skipIf(skipPostgres)('PostgreSQL driver', () => {
     await expect(openDriver(url)).rejects.toThrow(/newer than this devicepass/);
   });
 
+  it('a node that waits for another node\'s migration longer than the statement timeout still starts once it is done', async () => {
+    const url = await server.createDatabase();
+    // another node holds the migration lock (its migration runs long)
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    await other.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
+    let releasedAt = 0;
+    const release = setTimeout(() => {
+      releasedAt = performance.now();
+      void other.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]);
+    }, 1_000);
+    try {
+      // a statement timeout far below the wait: the wait is not a statement it may cancel
+      const driver = await openDriver(url, { pool: { statementTimeoutMs: 200 } });
+      expect(releasedAt).toBeGreaterThan(0);
+      expect(await driver.schemaVersion()).toBe(PG_MIGRATIONS.length);
+    } finally {
+      clearTimeout(release);
+      await other.end();
+    }
+  });
+
   it('journals every change that moves a generation, cuts or not, and hands each change its seq after commit', async () => {
     const url = await server.createDatabase();
     const seqs: number[] = [];
@@ -90,26 +114,41 @@ describe.skipIf(skipPostgres)('PostgreSQL driver', () => {
     const entries: JournalEntry[] = [];
     a.feed.onEntry((e) => entries.push(e));
     await a.feed.start();
-    const address = await a.admin.addAddress('a@example.com', randomBytes(16), 't');
+    // one device on each of 20 addresses: no address row lock orders the revocations, only the journal lock can
     const devices = [];
     for (let i = 0; i < 20; i++) {
-      devices.push(await a.admin.addDevice({ addressId: address.id, name: `D${i}`, user: null, scopes: ['imap'], expiresAt: null, digest: randomBytes(32), params: PARAMS, actor: 't' }));
+      const address = await a.admin.addAddress(`u${i}@example.com`, randomBytes(16), 't');
+      const device = await a.admin.addDevice({ addressId: address.id, name: `D${i}`, user: null, scopes: ['imap'], expiresAt: null, digest: randomBytes(32), params: PARAMS, actor: 't' });
+      devices.push({ addressId: address.id, id: device.id });
     }
-    await Promise.all(devices.map((d, i) => (i % 2 ? a : b).admin.revokeDevice(address.id, d.id, 't')));
-    await until(() => entries.filter((e) => e.cuts).length >= 20, 'twenty revocations');
-    expect(entries.filter((e) => e.cuts).map((e) => e.deviceId).sort((x, y) => x! - y!)).toEqual(devices.map((d) => d.id));
+    // a random pause between a change's journal insert and its commit: without the journal lock a later seq
+    // would often commit first, the feed would read it, move past the earlier one and never see it
+    await sql(url, `CREATE FUNCTION dp_test_linger() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_sleep(random() * 0.02); RETURN NULL; END $$`);
+    await sql(url, 'CREATE TRIGGER dp_test_linger AFTER INSERT ON revocation FOR EACH STATEMENT EXECUTE FUNCTION dp_test_linger()');
+    await Promise.all(devices.map((d, i) => (i % 2 ? a : b).admin.revokeDevice(d.addressId, d.id, 't')));
+    // every revocation returned, so every one is committed: one more read takes in whatever the feed has not yet
+    await a.feed.catchUp();
+    const cuts = entries.filter((e) => e.cuts);
+    expect(cuts.map((e) => e.deviceId).sort((x, y) => x! - y!)).toEqual(devices.map((d) => d.id));
+    // in sequence order, each once
+    const seqs = entries.map((e) => e.seq);
+    expect(seqs).toEqual([...new Set(seqs)].sort((x, y) => x - y));
   });
 
   it('replays what it missed after its connection was killed, and after a server restart', async () => {
     const url = await server.createDatabase();
-    // a slow first reconnect: the revocation below is surely made while the feed is away
-    const [a, b] = await Promise.all([openDriver(url, { feed: { backoffMs: { first: 500, cap: 2_000 } } }), openDriver(url)]);
+    const b = await openDriver(url);
+    // a slow first reconnect: the revocation below is surely made while the feed is away; and no fallback
+    // reader (the driver's pool), so what it missed can only come from the replay on reconnect
+    const feed = new PgJournalFeed({ url, log, backoffMs: { first: 500, cap: 2_000 } });
+    feeds.push(feed);
     const entries: JournalEntry[] = [];
     const ups: boolean[] = [];
-    a.feed.onEntry((e) => entries.push(e));
-    a.feed.onConnectionChange((up) => ups.push(up));
-    await a.feed.start();
-    expect(a.feed.connected).toBe(true);
+    feed.onEntry((e) => entries.push(e));
+    feed.onConnectionChange((up) => ups.push(up));
+    await feed.start();
+    expect(feed.connected).toBe(true);
     const address = await b.admin.addAddress('a@example.com', randomBytes(16), 't');
     const add = (name: string) => b.admin.addDevice({ addressId: address.id, name, user: null, scopes: ['imap'], expiresAt: null, digest: randomBytes(32), params: PARAMS, actor: 't' });
     const one = await add('One');
@@ -117,7 +156,7 @@ describe.skipIf(skipPostgres)('PostgreSQL driver', () => {
     const three = await add('Three');
 
     await sql(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'devicepass-journal' AND datname = current_database()`);
-    await until(() => !a.feed.connected, 'the feed to notice');
+    await until(() => !feed.connected, 'the feed to notice');
     await b.admin.revokeDevice(address.id, one.id, 't');
     await until(() => entries.some((e) => e.deviceId === one.id && e.cuts), 'the revocation made while the feed was cut off');
     expect(ups).toEqual([true, false, true]);
@@ -126,12 +165,42 @@ describe.skipIf(skipPostgres)('PostgreSQL driver', () => {
     // the pool's connections died with the server: the first statement on a dead one may fail as unavailable
     await retryUnavailable(() => b.admin.revokeDevice(address.id, two.id, 't'));
     await until(() => entries.some((e) => e.deviceId === two.id && e.cuts), 'the revocation made after the restart');
-    await until(() => a.feed.connected, 'the feed back');
+    await until(() => feed.connected, 'the feed back');
     await b.admin.revokeDevice(address.id, three.id, 't');
     await until(() => entries.some((e) => e.deviceId === three.id && e.cuts), 'a revocation once reconnected');
     const cut = entries.filter((e) => e.cuts).map((e) => e.deviceId);
     expect([...new Set(cut)]).toEqual([one.id, two.id, three.id]);
   }, 60_000);
+
+  it('a partition that starts during a read (no error, no reset): the read\'s deadline counts the connection as lost, a renewal does not wait on it unbounded, stop() does not wait for it', async () => {
+    const url = await server.createDatabase();
+    const path = await startTcpProxy('127.0.0.1', server.port);
+    try {
+      const feedUrl = new URL(url);
+      feedUrl.port = String(path.port);
+      const a = await openDriver(url, { feed: { url: feedUrl.toString(), readTimeoutMs: 1_500, backoffMs: { first: 50, cap: 200 } } });
+      const ups: boolean[] = [];
+      a.feed.onConnectionChange((up) => ups.push(up));
+      await a.feed.start();
+      path.partition();
+      // a wake-up read goes out into the partition and hears nothing back
+      const hung = settlesWithin(a.feed.catchUp(), 5_000);
+      // a renewal behind it gives up after its own time, not the read's
+      const renewal = await settlesWithin(a.feed.caughtUp(() => ({ text: 'SELECT 1' }), 200), 1_000);
+      expect(renewal).toMatchObject({ rejected: expect.objectContaining({ message: expect.stringMatching(/journal feed/) }) });
+      // the read's deadline ends it and counts the connection as lost (the feed reconnects and replays from its last seq)
+      await until(() => !a.feed.connected, 'the feed to count its connection as lost', 4_000);
+      expect(ups).toEqual([true, false]);
+      expect(await hung).not.toBe('timeout');
+      // a stop while partitioned (SIGTERM) ends at once
+      const stopping = performance.now();
+      expect(await settlesWithin(a.close(), 3_000)).toEqual({ resolved: undefined });
+      expect(performance.now() - stopping).toBeLessThan(3_000);
+    } finally {
+      path.heal();
+      await path.close();
+    }
+  }, 30_000);
 
   it('a server that is down gives StoreUnavailableError without the password, reports it in health(), and recovers', async () => {
     const url = await server.createDatabase();
@@ -229,9 +298,22 @@ describe.skipIf(skipPostgres)('PostgreSQL driver', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(open.map((d) => d.close().catch(() => {})));
+    await Promise.all([...open.map((d) => d.close().catch(() => {})), ...feeds.map((f) => f.stop())]);
   });
 });
+
+/** How a promise settled within `ms`, or 'timeout'. */
+async function settlesWithin<T>(promise: Promise<T>, ms: number): Promise<{ resolved: T } | { rejected: unknown } | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([promise.then((resolved) => ({ resolved }), (rejected: unknown) => ({ rejected })), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 async function retryUnavailable<T>(body: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
