@@ -20,7 +20,7 @@ import { buildConfig } from '../src/config/load.js';
 import { createCore } from '../src/daemon.js';
 import { SaslClient, type PlainRequest } from '../src/dovecot-auth/client.js';
 import { silentLogger } from '../src/log/logger.js';
-import { spawnDevicepassd } from './e2e/devicepassd.js';
+import { frontSections, spawnDevicepassd } from './e2e/devicepassd.js';
 import { instanceDir } from './e2e/sasl-dovecot.js';
 import { quantile, sortedCopy } from './lib/stats.js';
 
@@ -77,19 +77,7 @@ async function main(): Promise<void> {
     core.recorder.flush();
     core.store.close();
   }
-  const daemon = await spawnDevicepassd(dir, `[imap]
-listen = []
-listen_tls = []
-[smtp]
-listen = []
-listen_tls = []
-[pop3]
-listen = []
-listen_tls = []
-[http]
-listen = []
-[web]
-listen = []
+  const daemon = await spawnDevicepassd(dir, `${frontSections()}
 [dovecot_auth]
 listen = ["auth.sock"]
 mode = "0600"

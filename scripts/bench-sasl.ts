@@ -27,6 +27,7 @@ import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../src/daemon-node-flags.js';
 import { createCore } from '../src/daemon.js';
 import { SaslClient, type PlainRequest } from '../src/dovecot-auth/client.js';
 import { silentLogger } from '../src/log/logger.js';
+import { frontSections } from './e2e/devicepassd.js';
 import { instanceDir, run, startDovecot, waitForPort } from './e2e/sasl-dovecot.js';
 
 const args = new Map<string, string>();
@@ -117,19 +118,7 @@ queue_max = 100000
 queue_max_per_client = 100000
 [auth]
 cache_size = ${cacheSize}
-[imap]
-listen = []
-listen_tls = []
-[pop3]
-listen = []
-listen_tls = []
-[smtp]
-listen = []
-listen_tls = []
-[http]
-listen = []
-[web]
-listen = []
+${frontSections()}
 [dovecot_auth]
 listen = ["127.0.0.1:0", "auth.sock"]
 mode = "0666"

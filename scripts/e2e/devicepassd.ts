@@ -8,6 +8,26 @@ import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../../src/daemon-node-flags.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { onCpus } from './host.js';
 
+/** The TOML body of each network front's section; a front not named stays off. */
+export type FrontSections = Partial<Record<'imap' | 'pop3' | 'smtp' | 'http' | 'web', string>>;
+
+const FRONTS_OFF: Required<FrontSections> = {
+  imap: 'listen = []\nlisten_tls = []',
+  pop3: 'listen = []\nlisten_tls = []',
+  smtp: 'listen = []\nlisten_tls = []',
+  http: 'listen = []',
+  web: 'listen = []',
+};
+
+/**
+ * The [imap], [pop3], [smtp], [http] and [web] sections of a daemon's TOML
+ * config, each front off unless `fronts` gives its body: their defaults are
+ * fixed ports, which a benchmark or a test running beside others must not take.
+ */
+export function frontSections(fronts: FrontSections = {}): string {
+  return Object.entries({ ...FRONTS_OFF, ...fronts }).map(([name, body]) => `[${name}]\n${body}`).join('\n');
+}
+
 export interface DevicepassProcess {
   child: ChildProcess;
   /** The `devicepass` CLI against this daemon, with --json. */
@@ -17,7 +37,7 @@ export interface DevicepassProcess {
 
 /**
  * Writes `bench.toml` (data under `dir`, then `sections`, which must turn off
- * what the benchmark does not use), starts the daemon and waits until its
+ * what the benchmark does not use: see frontSections), starts the daemon and waits until its
  * control socket answers `status`.
  */
 export async function spawnDevicepassd(

@@ -146,8 +146,11 @@ interface ConfInput {
   options: DovecotOptions;
 }
 
+/** Concurrent sessions to allow, per protocol. */
+const sessionLimit = (c: ConfInput): number => c.options.maxSessions ?? 200;
+
 function dovecotConf(c: ConfInput): string {
-  const sessions = c.options.maxSessions ?? 200;
+  const sessions = sessionLimit(c);
   const tls = c.tlsPort !== null;
   return `# devicepass end-to-end upstream (generated)
 base_dir = ${c.dir}/run
@@ -186,37 +189,30 @@ userdb {
   driver = static
   args = uid=${c.mailUser.uid} gid=${c.mailUser.gid} home=${c.mail}/%d/%n allow_all_users=yes
 }
-protocol imap {
-  mail_max_userip_connections = ${sessions + 10}
-}
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = ${c.port}
-  }
-  inet_listener imaps {
-    address = 127.0.0.1
-    port = ${c.tlsPort ?? 0}
-    ssl = yes
-  }
-${c.options.fastLogins ? '  service_count = 0\n  process_min_avail = 2\n' : ''}}
+${loginService(c, 'imap', c.port, c.tlsPort ?? 0)}
 service imap {
   process_limit = ${sessions}
 }
-${c.pop3Port === null ? '' : `protocol pop3 {
-  mail_max_userip_connections = ${sessions + 10}
-}
-service pop3-login {
-  inet_listener pop3 {
-    address = 127.0.0.1
-    port = ${c.pop3Port}
-  }
-  inet_listener pop3s {
-    address = 127.0.0.1
-    port = 0
-  }
-${c.options.fastLogins ? '  service_count = 0\n  process_min_avail = 2\n' : ''}}
+${c.pop3Port === null ? '' : `${loginService(c, 'pop3', c.pop3Port, 0)}
 `}`;
+}
+
+/** A protocol's per-user session limit and its login service: plaintext on `port`, implicit TLS on `tlsPort` (0: none). */
+function loginService(c: ConfInput, protocol: 'imap' | 'pop3', port: number, tlsPort: number): string {
+  return `protocol ${protocol} {
+  mail_max_userip_connections = ${sessionLimit(c) + 10}
+}
+service ${protocol}-login {
+  inet_listener ${protocol} {
+    address = 127.0.0.1
+    port = ${port}
+  }
+  inet_listener ${protocol}s {
+    address = 127.0.0.1
+    port = ${tlsPort}
+    ssl = yes
+  }
+${c.options.fastLogins ? '  service_count = 0\n  process_min_avail = 2\n' : ''}}`;
 }
 
 /**

@@ -52,7 +52,7 @@ export async function startPostfix(): Promise<PostfixInstance> {
   const logFile = path.join(dir, 'maillog');
 
   writeFileSync(path.join(conf, 'main.cf'), mainCf({ queue, data, mail, logFile, dir, uid: postfixUser.uid, gid: postfixUser.gid }));
-  writeFileSync(path.join(conf, 'master.cf'), masterCf(port));
+  writeFileSync(path.join(conf, 'master.cf'), postfixMasterCf(port));
   await run('/usr/sbin/postfix', ['-c', conf, 'set-permissions']).catch(() => undefined);
   await run('/usr/sbin/postfix', ['-c', conf, 'start']);
   await waitForPort(port, 15_000, 'Postfix');
@@ -126,8 +126,12 @@ service_throttle_time = 1s
 `;
 }
 
-/** Only the services a loopback submission and a local Maildir delivery need, none chrooted. */
-function masterCf(port: number): string {
+/**
+ * master.cf: smtpd on 127.0.0.1:`port` and the services a loopback submission
+ * and a local Maildir delivery need, none chrooted; `omit` names the services
+ * an instance does without (one that delivers nothing).
+ */
+export function postfixMasterCf(port: number, omit: readonly string[] = []): string {
   const services = [
     [`127.0.0.1:${port}`, 'inet', 'n', '-', 'n', '-', '-', 'smtpd'],
     ['pickup', 'unix', 'n', '-', 'n', '60', '1', 'pickup'],
@@ -152,6 +156,6 @@ function masterCf(port: number): string {
     ['scache', 'unix', '-', '-', 'n', '-', '1', 'scache'],
     ['postlog', 'unix-dgram', 'n', '-', 'n', '-', '1', 'postlogd'],
   ];
-  return services.map((s) => s.join('  ')).join('\n') + '\n';
+  return services.filter(([name]) => !omit.includes(name!)).map((s) => s.join('  ')).join('\n') + '\n';
 }
 

@@ -1,10 +1,9 @@
-import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { postfixMasterCf } from './postfix.js';
 import { freePort, ids, instanceDir, readIfExists, run, waitForPort } from './sasl-dovecot.js';
 
-export function postfixAvailable(): boolean {
-  return existsSync('/usr/sbin/postfix') && existsSync('/usr/lib/postfix/sbin/master');
-}
+export { postfixInstalled as postfixAvailable } from './postfix.js';
 
 export interface SaslPostfix {
   dir: string;
@@ -58,26 +57,8 @@ default_transport = discard
 service_throttle_time = 1s
 `,
   );
-  const services = [
-    [`127.0.0.1:${port}`, 'inet', 'n', '-', 'n', '-', '-', 'smtpd'],
-    ['pickup', 'unix', 'n', '-', 'n', '60', '1', 'pickup'],
-    ['cleanup', 'unix', 'n', '-', 'n', '-', '0', 'cleanup'],
-    ['qmgr', 'unix', 'n', '-', 'n', '300', '1', 'qmgr'],
-    ['rewrite', 'unix', '-', '-', 'n', '-', '-', 'trivial-rewrite'],
-    ['bounce', 'unix', '-', '-', 'n', '-', '0', 'bounce'],
-    ['defer', 'unix', '-', '-', 'n', '-', '0', 'bounce'],
-    ['trace', 'unix', '-', '-', 'n', '-', '0', 'bounce'],
-    ['verify', 'unix', '-', '-', 'n', '-', '1', 'verify'],
-    ['proxymap', 'unix', '-', '-', 'n', '-', '-', 'proxymap'],
-    ['showq', 'unix', 'n', '-', 'n', '-', '-', 'showq'],
-    ['error', 'unix', '-', '-', 'n', '-', '-', 'error'],
-    ['retry', 'unix', '-', '-', 'n', '-', '-', 'error'],
-    ['discard', 'unix', '-', '-', 'n', '-', '-', 'discard'],
-    ['anvil', 'unix', '-', '-', 'n', '-', '1', 'anvil'],
-    ['scache', 'unix', '-', '-', 'n', '-', '1', 'scache'],
-    ['postlog', 'unix-dgram', 'n', '-', 'n', '-', '1', 'postlogd'],
-  ];
-  writeFileSync(path.join(conf, 'master.cf'), services.map((s) => s.join('  ')).join('\n') + '\n');
+  // it discards what it accepts: no queue to flush, nothing to deliver (smtp, relay, local, virtual)
+  writeFileSync(path.join(conf, 'master.cf'), postfixMasterCf(port, ['flush', 'smtp', 'relay', 'local', 'virtual']));
   const log = () => readIfExists(logFile);
   try {
     await run('/usr/sbin/postfix', ['-c', conf, 'set-permissions']).catch(() => undefined);

@@ -1,37 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { tempDir, testConfig } from '../helpers/env.js';
-import { serversReady } from './helpers/require-servers.js';
-import { postfixInstalled, startPostfix, type PostfixInstance } from './helpers/postfix.js';
+import type { Daemon } from '../../src/daemon.js';
+import { postfixAsRootReady, startDaemonBeforePostfix, type PostfixInstance } from './helpers/postfix.js';
 
 const ALICE = 'alice@example.com';
-const canRun = serversReady(postfixInstalled() && process.getuid?.() === 0, 'Postfix (as root)');
 
 /** New-device notices through a real Postfix: the message lands in the address's own mailbox. */
-describe.skipIf(!canRun)('new-device notices delivered by a real Postfix', () => {
+describe.skipIf(!postfixAsRootReady())('new-device notices delivered by a real Postfix', () => {
   let postfix: PostfixInstance;
   let daemon: Daemon;
-  let cleanup: () => void;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    postfix = await startPostfix();
-    const tmp = tempDir();
-    cleanup = tmp.cleanup;
-    daemon = await startDaemon(
-      testConfig(tmp.dir, {
-        dovecot_auth: { listen: [] },
-        smtp: { listen: [], listen_tls: [], upstream: { host: postfix.host, port: postfix.port } },
-        web: { public_url: 'https://mail.example.com' },
-        notify: { enabled: true, retry_delay: '200ms' },
-      }),
-    );
-    await daemon.admin.addAddress(ALICE, 'test');
+    ({ postfix, daemon, stop } = await startDaemonBeforePostfix(ALICE, {
+      smtp: { listen: [], listen_tls: [] },
+      web: { public_url: 'https://mail.example.com' },
+      notify: { enabled: true, retry_delay: '200ms' },
+    }));
   });
-  afterAll(async () => {
-    await daemon?.stop();
-    await postfix?.stop();
-    cleanup?.();
-  });
+  afterAll(() => stop?.());
 
   it('mails the address when a device is set up through an invitation, without the password', async () => {
     const url = (await daemon.invitations.create(ALICE, { name: 'iPhone' }, 'cli:root')).url;

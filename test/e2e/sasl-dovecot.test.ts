@@ -1,8 +1,8 @@
-import { ImapFlow } from 'imapflow';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { ROOT, tempDir, testConfig } from '../helpers/env.js';
+import type { Daemon } from '../../src/daemon.js';
+import { ROOT } from '../helpers/env.js';
+import { startMtaOnSaslDaemon } from './helpers/sasl-daemon.js';
+import { loginAndOpenInbox } from './helpers/imapflow-login.js';
 import { dovecotAvailable, startDovecot, type DovecotInstance } from './helpers/sasl-dovecot.js';
 import { serversReady } from './helpers/require-servers.js';
 
@@ -12,35 +12,15 @@ const ALICE = 'alice@example.com';
 describe.skipIf(!serversReady(dovecotAvailable(), 'Dovecot'))('Dovecot checkpassword passdb → devicepass', () => {
   let daemon: Daemon;
   let dovecot: DovecotInstance;
-  let cleanup: () => void;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    const tmp = tempDir('dpc');
-    cleanup = tmp.cleanup;
-    daemon = await startDaemon(
-      testConfig(tmp.dir, { imap: { listen: [], listen_tls: [] }, smtp: { listen: [], listen_tls: [] }, http: { listen: [] }, dovecot_auth: { listen: ['auth.sock'], mode: '0666' } }),
-    );
-    await daemon.admin.addAddress(ALICE, 'test');
-    dovecot = await startDovecot({ auth: { kind: 'checkpassword', devicepassSocket: path.join(tmp.dir, 'auth.sock'), programRoot: ROOT } });
+    ({ daemon, mta: dovecot, stop } = await startMtaOnSaslDaemon(ALICE, 'dpc', (socket) =>
+      startDovecot({ auth: { kind: 'checkpassword', devicepassSocket: socket, programRoot: ROOT } })));
   });
-  afterAll(async () => {
-    await dovecot?.stop();
-    await daemon?.stop();
-    cleanup?.();
-  });
+  afterAll(() => stop?.());
 
-  const login = async (password: string) => {
-    const client = new ImapFlow({ host: '127.0.0.1', port: dovecot.port, secure: false, auth: { user: ALICE, pass: password }, logger: false });
-    try {
-      await client.connect();
-      const box = await client.mailboxOpen('INBOX');
-      await client.logout();
-      return box.path;
-    } catch (err) {
-      client.close();
-      throw err;
-    }
-  };
+  const login = (password: string) => loginAndOpenInbox(dovecot.port, ALICE, password);
 
   it('logs in with a device password, and refuses it on the next login after revoke', async () => {
     const device = await daemon.admin.addDevice(ALICE, { name: 'Thunderbird', scopes: 'imap' }, 'test');

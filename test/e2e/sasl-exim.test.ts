@@ -1,26 +1,15 @@
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnDevicepassd, type DevicepassProcess } from '../../scripts/e2e/devicepassd.js';
+import { frontSections, spawnDevicepassd, type DevicepassProcess } from '../../scripts/e2e/devicepassd.js';
 import { tempDir } from '../helpers/env.js';
 import { EXIM_USER, eximReady, startExim, type EximInstance } from './helpers/exim.js';
 import { serversReady } from './helpers/require-servers.js';
-import { startTempFailAuthServer, type TempFailAuthServer } from './helpers/temp-fail-auth.js';
+import { swaks } from './helpers/swaks.js';
+import { startBehindTempFail, type TempFailAuthServer } from './helpers/temp-fail-auth.js';
 
 const ALICE = 'alice@example.com';
 const exim = eximReady();
 const ready = () => serversReady(exim.ok, `Exim from exim4-daemon-heavy, unpacked by scripts/e2e/exim.ts, with swaks (${exim.problem ?? 'ready'})`);
-
-/** swaks through AUTH and, once authenticated, one message. Resolves with its exit code and transcript. */
-function swaks(port: number, mechanism: 'PLAIN' | 'LOGIN', user: string, password: string): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'swaks',
-      ['--server', '127.0.0.1', '--port', String(port), '--auth', mechanism, '--auth-user', user, '--auth-password', password, '--from', user, '--to', 'bob@example.org', '--timeout', '20'],
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
-    );
-  });
-}
 
 interface AuditEntry { type: string; deviceName: string | null; reason: string | null; protocol: string | null; ip: string | null }
 
@@ -41,19 +30,7 @@ describe.skipIf(!ready())('Exim dovecot authenticator → devicepass', () => {
     cleanup = tmp.cleanup;
     daemon = await spawnDevicepassd(
       tmp.dir,
-      `[imap]
-listen = []
-listen_tls = []
-[pop3]
-listen = []
-listen_tls = []
-[smtp]
-listen = []
-listen_tls = []
-[http]
-listen = []
-[web]
-listen = []
+      `${frontSections()}
 [dovecot_auth]
 listen = ["auth.sock"]
 mode = "0660"
@@ -121,19 +98,12 @@ group = "${EXIM_USER}"
 describe.skipIf(!ready())('Exim dovecot authenticator, temporary failures', () => {
   let server: EximInstance;
   let fake: TempFailAuthServer;
-  let cleanup: () => void;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    const tmp = tempDir('dpy');
-    cleanup = tmp.cleanup;
-    fake = await startTempFailAuthServer(tmp.dir);
-    server = await startExim(fake.socketPath);
+    ({ mta: server, fake, stop } = await startBehindTempFail('dpy', startExim));
   });
-  afterAll(async () => {
-    await server?.stop();
-    await fake?.close();
-    cleanup?.();
-  });
+  afterAll(() => stop?.());
 
   // Exim's dovecot driver treats every FAIL as a refusal: no temporary marker is read
   it('answers a temporary FAIL with 535, and a socket that is gone with 435', async () => {

@@ -1,7 +1,7 @@
-import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { tempDir, testConfig } from '../helpers/env.js';
+import { loginAndOpenInbox } from './helpers/imapflow-login.js';
 import { nginxAvailable, startNginxMail, type NginxMail } from './helpers/nginx.js';
 import { dovecotAvailable, startDovecot, type DovecotInstance } from './helpers/sasl-dovecot.js';
 import { serversReady } from './helpers/require-servers.js';
@@ -40,21 +40,7 @@ describe.skipIf(!serversReady(nginxAvailable() && dovecotAvailable(), 'nginx wit
     cleanup?.();
   });
 
-  const login = async (password: string, loginMethod?: 'LOGIN') => {
-    const client = new ImapFlow({
-      host: '127.0.0.1', port: nginx.imapPort, secure: false, logger: false,
-      auth: { user: ALICE, pass: password, ...(loginMethod ? { loginMethod } : {}) },
-    });
-    try {
-      await client.connect();
-      const box = await client.mailboxOpen('INBOX');
-      await client.logout();
-      return box.path;
-    } catch (err) {
-      client.close();
-      throw err;
-    }
-  };
+  const login = (password: string, loginMethod?: 'LOGIN') => loginAndOpenInbox(nginx.imapPort, ALICE, password, loginMethod);
 
   it('logs in through nginx with a device password and selects INBOX upstream', async () => {
     const device = await daemon.admin.addDevice(ALICE, { name: 'Outlook', scopes: 'imap' }, 'test');

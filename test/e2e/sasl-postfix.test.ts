@@ -1,45 +1,23 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { tempDir, testConfig } from '../helpers/env.js';
+import type { Daemon } from '../../src/daemon.js';
+import { startMtaOnSaslDaemon } from './helpers/sasl-daemon.js';
 import { postfixAvailable, startSaslPostfix, type SaslPostfix } from './helpers/sasl-postfix.js';
 import { serversReady } from './helpers/require-servers.js';
-import { startTempFailAuthServer, type TempFailAuthServer } from './helpers/temp-fail-auth.js';
+import { swaks } from './helpers/swaks.js';
+import { startBehindTempFail } from './helpers/temp-fail-auth.js';
 
 const ALICE = 'alice@example.com';
-
-/** swaks through a whole submission: AUTH, MAIL, RCPT, DATA. Resolves with its exit code and transcript. */
-function swaks(port: number, mechanism: 'PLAIN' | 'LOGIN', user: string, password: string): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'swaks',
-      ['--server', '127.0.0.1', '--port', String(port), '--auth', mechanism, '--auth-user', user, '--auth-password', password, '--from', user, '--to', 'bob@example.org', '--timeout', '20'],
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
-    );
-  });
-}
 
 /** Postfix submission with `smtpd_sasl_type = dovecot` pointed at devicepass's auth socket. */
 describe.skipIf(!serversReady(postfixAvailable(), 'Postfix'))('Postfix SASL → devicepass', () => {
   let daemon: Daemon;
   let postfix: SaslPostfix;
-  let cleanup: () => void;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    const tmp = tempDir('dpp');
-    cleanup = tmp.cleanup;
-    daemon = await startDaemon(
-      testConfig(tmp.dir, { imap: { listen: [], listen_tls: [] }, smtp: { listen: [], listen_tls: [] }, http: { listen: [] }, dovecot_auth: { listen: ['auth.sock'], mode: '0666' } }),
-    );
-    await daemon.admin.addAddress(ALICE, 'test');
-    postfix = await startSaslPostfix(path.join(tmp.dir, 'auth.sock'));
+    ({ daemon, mta: postfix, stop } = await startMtaOnSaslDaemon(ALICE, 'dpp', startSaslPostfix));
   });
-  afterAll(async () => {
-    await postfix?.stop();
-    await daemon?.stop();
-    cleanup?.();
-  });
+  afterAll(() => stop?.());
 
   it('accepts a device password (PLAIN and LOGIN), refuses it on the next attempt after revoke', async () => {
     const device = await daemon.admin.addDevice(ALICE, { name: 'CRM', scopes: 'smtp' }, 'test');
@@ -67,20 +45,12 @@ describe.skipIf(!serversReady(postfixAvailable(), 'Postfix'))('Postfix SASL → 
 /** What Postfix makes of `FAIL … code=temp_fail`: a stand-in auth server answers every AUTH that way. */
 describe.skipIf(!serversReady(postfixAvailable(), 'Postfix'))('Postfix SASL temporary failure', () => {
   let postfix: SaslPostfix;
-  let fake: TempFailAuthServer;
-  let cleanup: () => void;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    const tmp = tempDir('dpt');
-    cleanup = tmp.cleanup;
-    fake = await startTempFailAuthServer(tmp.dir);
-    postfix = await startSaslPostfix(fake.socketPath);
+    ({ mta: postfix, stop } = await startBehindTempFail('dpt', startSaslPostfix));
   });
-  afterAll(async () => {
-    await postfix?.stop();
-    await fake?.close();
-    cleanup?.();
-  });
+  afterAll(() => stop?.());
 
   // Postfix 3.7 reads no temporary marker from the Dovecot protocol: the client gets 535 carrying devicepass's reason text
   it('refuses with 535 and says the failure is temporary', async () => {

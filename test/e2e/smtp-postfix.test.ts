@@ -2,51 +2,33 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { tempDir, testConfig } from '../helpers/env.js';
+import type { Daemon } from '../../src/daemon.js';
 import { b64, SmtpTalk } from '../unit/smtp/helpers.js';
-import { serversReady } from './helpers/require-servers.js';
-import { POSTFIX_REFUSED_RECIPIENT, postfixInstalled, startPostfix, type PostfixInstance } from './helpers/postfix.js';
+import { POSTFIX_REFUSED_RECIPIENT, postfixAsRootReady, startDaemonBeforePostfix, type PostfixInstance } from './helpers/postfix.js';
 
 const run = promisify(execFile);
 const ALICE = 'alice@example.com';
-const canRun = serversReady(postfixInstalled() && process.getuid?.() === 0, 'Postfix (as root)');
 
 /** devicepass in front of a real Postfix: the login reaches Postfix through XCLIENT and lands in Received. */
-describe.skipIf(!canRun)('SMTP submission relayed to a real Postfix', () => {
+describe.skipIf(!postfixAsRootReady())('SMTP submission relayed to a real Postfix', () => {
   let postfix: PostfixInstance;
   let daemon: Daemon;
-  let cleanup: () => void;
+  let stop: () => Promise<void>;
   let port: number;
   let tlsPort: number;
   const devices: Record<string, { id: string; password: string }> = {};
 
   beforeAll(async () => {
-    postfix = await startPostfix();
-    const tmp = tempDir();
-    cleanup = tmp.cleanup;
-    daemon = await startDaemon(
-      testConfig(tmp.dir, {
-        imap: { listen: [], listen_tls: [] },
-        dovecot_auth: { listen: [] },
-        http: { listen: [] },
-        smtp: { listen: ['127.0.0.1:0'], listen_tls: ['127.0.0.1:0'], upstream: { host: postfix.host, port: postfix.port, xclient: true } },
-      }),
-    );
+    ({ postfix, daemon, stop } = await startDaemonBeforePostfix(ALICE, { smtp: { listen: ['127.0.0.1:0'], listen_tls: ['127.0.0.1:0'], upstream: { xclient: true } } }));
     const [plain, secure] = daemon.surfaces.find((s) => s.name === 'smtp')!.addresses();
     port = Number(plain!.split(':').pop());
     tlsPort = Number(secure!.split(':').pop());
-    await daemon.admin.addAddress(ALICE, 'test');
     for (const name of ['laptop', 'printer']) {
       const device = await daemon.admin.addDevice(ALICE, { name, scopes: 'smtp' }, 'test');
       devices[name] = { id: device.id, password: device.password };
     }
   });
-  afterAll(async () => {
-    await daemon?.stop();
-    await postfix?.stop();
-    cleanup?.();
-  });
+  afterAll(() => stop?.());
 
   it('delivers a nodemailer message with the authenticated sender recorded by Postfix', async () => {
     const transport = nodemailer.createTransport({

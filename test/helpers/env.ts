@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildConfig, type Config } from '../../src/config/load.js';
 import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../../src/daemon-node-flags.js';
+import { frontSections, type FrontSections } from '../../scripts/e2e/devicepassd.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -49,26 +50,16 @@ export function testConfig(dir: string, overrides: Tree = {}): Config {
   return buildConfig(deepMerge({ data_dir: dir, hashing: FAST_HASHING, log: { level: 'silent' }, ...NO_FRONTS }, overrides));
 }
 
-/** The TOML body of each network front's section; a front not named stays off. */
-export type FrontSections = Partial<Record<'imap' | 'pop3' | 'smtp' | 'http' | 'web', string>>;
-
-const FRONTS_OFF: Required<FrontSections> = {
-  imap: 'listen = []\nlisten_tls = []',
-  pop3: 'listen = []\nlisten_tls = []',
-  smtp: 'listen = []\nlisten_tls = []',
-  http: 'listen = []',
-  web: 'listen = []',
-};
+export type { FrontSections };
 
 /**
- * Writes a TOML config for a daemon process (network fronts off unless
- * `fronts` turns one on) and returns its path; `extra` must not repeat
+ * Writes a TOML config for a daemon process (`name` under `dir`, network
+ * fronts off unless `fronts` turns one on) and returns its path; `extra` must not repeat
  * [imap], [pop3], [smtp], [http] or [web] (their subsections, such as
  * [imap.upstream], are fine).
  */
-export function writeConfig(dir: string, extra = '', fronts: FrontSections = {}): string {
-  const file = path.join(dir, 'devicepass.toml');
-  const sections = Object.entries({ ...FRONTS_OFF, ...fronts }).map(([name, body]) => `[${name}]\n${body}`).join('\n');
+export function writeConfig(dir: string, extra = '', fronts: FrontSections = {}, name = 'devicepass.toml'): string {
+  const file = path.join(dir, name);
   writeFileSync(
     file,
     `data_dir = ${JSON.stringify(dir)}
@@ -78,7 +69,7 @@ level = "info"
 memory_kib = ${FAST_HASHING.memory_kib}
 iterations = ${FAST_HASHING.iterations}
 parallelism = 1
-${sections}
+${frontSections(fronts)}
 ${extra}
 `,
   );

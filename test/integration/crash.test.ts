@@ -1,53 +1,18 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callDaemon } from '../../src/cli/client.js';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon-node-flags.js';
-import { canConnect, FAST_HASHING, ROOT, startDaemonProcess, tempDir, type DaemonProcess } from '../helpers/env.js';
+import { freePort } from '../../scripts/e2e/host.js';
+import { canConnect, ROOT, startDaemonProcess, tempDir, writeConfig, type DaemonProcess } from '../helpers/env.js';
 
 const ADDRESS = 'crash@example.com';
 const CYCLES = 3;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
+/** A config named `name` under `dir`: HTTP on `port`, the control socket at `control`, the Dovecot auth socket on. */
 function writeDaemonConfig(dir: string, name: string, port: number, control = 'control.sock'): string {
-  const file = path.join(dir, name);
-  writeFileSync(file, `data_dir = ${JSON.stringify(dir)}
-[log]
-level = "info"
-[hashing]
-memory_kib = ${FAST_HASHING.memory_kib}
-iterations = ${FAST_HASHING.iterations}
-parallelism = 1
-[control]
-socket = ${JSON.stringify(control)}
-[imap]
-listen = []
-listen_tls = []
-[smtp]
-listen = []
-listen_tls = []
-[pop3]
-listen = []
-listen_tls = []
-[http]
-listen = ["127.0.0.1:${port}"]
-[web]
-listen = []
-[dovecot_auth]
-listen = ["auth.sock"]
-`);
-  return file;
+  return writeConfig(dir, `[control]\nsocket = ${JSON.stringify(control)}\n[dovecot_auth]\nlisten = ["auth.sock"]`, { http: `listen = ["127.0.0.1:${port}"]` }, name);
 }
 
 interface Device { id: string; password: string }

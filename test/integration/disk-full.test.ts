@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore } from '../../src/daemon.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { cli, startDaemonProcess, tempDir, testConfig, type DaemonProcess } from '../helpers/env.js';
+import { cli, startDaemonProcess, tempDir, testConfig, writeConfig, type DaemonProcess } from '../helpers/env.js';
 
 const ADDRESS = 'full@example.com';
 const isRoot = process.getuid?.() === 0;
@@ -52,32 +52,7 @@ describe.skipIf(!isRoot)('a full disk', () => {
   beforeAll(async () => {
     ({ dir, cleanup } = tempDir('dpf'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0755', 'tmpfs', dir]);
-    config = path.join(dir, 'devicepass.toml');
-    writeFileSync(config, `data_dir = ${JSON.stringify(dir)}
-[log]
-level = "info"
-[hashing]
-memory_kib = 1024
-iterations = 1
-parallelism = 1
-[store]
-reserve_mib = 1
-[imap]
-listen = []
-listen_tls = []
-[smtp]
-listen = []
-listen_tls = []
-[pop3]
-listen = []
-listen_tls = []
-[http]
-listen = ["127.0.0.1:0"]
-[web]
-listen = []
-[dovecot_auth]
-listen = []
-`);
+    config = writeConfig(dir, '[store]\nreserve_mib = 1\n[dovecot_auth]\nlisten = []', { http: 'listen = ["127.0.0.1:0"]' });
     daemon = await startDaemonProcess(config, path.join(dir, 'control.sock'));
     core = createCore(testConfig(dir, { store: { reserve_mib: 1 } }), silentLogger);
   });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { SaslClient } from '../../src/dovecot-auth/client.js';
 import { createLogger } from '../../src/log/logger.js';
+import { addAddressWithDevice, startTestDaemon } from '../helpers/daemon-env.js';
 import { tempDir, testConfig } from '../helpers/env.js';
 
 const ALICE = 'alice@example.com';
@@ -40,34 +41,23 @@ function rawPeer(address: string) {
 
 describe('Dovecot SASL service', () => {
   let daemon: Daemon;
-  let cleanup: () => void;
+  let stop: () => Promise<void>;
   let unixPath: string;
   let tcp: string;
   let password: string;
 
   beforeAll(async () => {
-    const tmp = tempDir();
-    cleanup = tmp.cleanup;
-    daemon = await startDaemon(
-      testConfig(tmp.dir, {
-        imap: { listen: [], listen_tls: [] },
-        smtp: { listen: [], listen_tls: [] },
-        http: { listen: [] },
-        dovecot_auth: { listen: ['auth.sock', '127.0.0.1:0'], mode: '0666' },
-        // nothing here is a trusted listener, so the wrong guesses below are throttled like any client's:
-        // short delays keep the suite quick (their effect is tested in dovecot-auth-trust.test.ts)
-        auth: { failure_delay: '10ms', failure_delay_max: '10ms' },
-      }),
-    );
+    ({ daemon, stop } = await startTestDaemon({
+      dovecot_auth: { listen: ['auth.sock', '127.0.0.1:0'], mode: '0666' },
+      // nothing here is a trusted listener, so the wrong guesses below are throttled like any client's:
+      // short delays keep the suite quick (their effect is tested in dovecot-auth-trust.test.ts)
+      auth: { failure_delay: '10ms', failure_delay_max: '10ms' },
+    }));
     const surface = daemon.surfaces.find((s) => s.name === 'dovecot_auth')!;
     [unixPath, tcp] = surface.addresses() as [string, string];
-    await daemon.admin.addAddress(ALICE, 'test');
-    password = (await daemon.admin.addDevice(ALICE, { name: 'mailer', scopes: 'smtp' }, 'test')).password;
+    password = await addAddressWithDevice(daemon, ALICE, { name: 'mailer', scopes: 'smtp' });
   });
-  afterAll(async () => {
-    await daemon.stop();
-    cleanup();
-  });
+  afterAll(() => stop());
 
   it('listens on the Unix socket with the configured mode and on TCP', () => {
     expect(unixPath).toBe(path.join(path.dirname(unixPath), 'auth.sock'));

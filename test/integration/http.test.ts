@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { tempDir, testConfig } from '../helpers/env.js';
+import type { Daemon } from '../../src/daemon.js';
+import { addAddressWithDevice, startTestDaemon } from '../helpers/daemon-env.js';
 
 const ALICE = 'alice@example.com';
 const SECRET = 'nginx-shared-secret';
@@ -19,29 +19,21 @@ function get(base: string, path: string, headers: Record<string, string> = {}): 
 
 describe('HTTP surface', () => {
   let daemon: Daemon;
-  let cleanup: () => void;
+  let stop: () => Promise<void>;
   let base: string;
   let password: string;
 
   beforeAll(async () => {
-    const tmp = tempDir();
-    cleanup = tmp.cleanup;
-    daemon = await startDaemon(
-      testConfig(tmp.dir, {
-        imap: { listen: [], listen_tls: [], upstream: { host: '127.0.0.1', port: 10143, master_user: 'master', master_password: 'master-pw' } },
-        smtp: { listen: [], listen_tls: [], upstream: { host: '127.0.0.1', port: 10025 } },
-        dovecot_auth: { listen: [] },
-        http: { listen: ['127.0.0.1:0'], nginx_secret: SECRET },
-      }),
-    );
+    ({ daemon, stop } = await startTestDaemon({
+      imap: { upstream: { host: '127.0.0.1', port: 10143, master_user: 'master', master_password: 'master-pw' } },
+      smtp: { upstream: { host: '127.0.0.1', port: 10025 } },
+      dovecot_auth: { listen: [] },
+      http: { listen: ['127.0.0.1:0'], nginx_secret: SECRET },
+    }));
     base = daemon.surfaces.find((s) => s.name === 'http')!.addresses()[0]!;
-    await daemon.admin.addAddress(ALICE, 'test');
-    password = (await daemon.admin.addDevice(ALICE, { name: 'phone' }, 'test')).password;
+    password = await addAddressWithDevice(daemon, ALICE, { name: 'phone' });
   });
-  afterAll(async () => {
-    await daemon.stop();
-    cleanup();
-  });
+  afterAll(() => stop());
 
   const nginx = (user: string, pass: string, extra: Record<string, string> = {}) =>
     get(base, '/auth/nginx', {
@@ -187,21 +179,16 @@ describe('HTTP surface: auth_http after a reload', () => {
 
 /** Found by the auth_http fuzzer (test/integration/fuzz-fronts.test.ts): a request node:http cannot parse was closed in silence. */
 describe('HTTP surface: requests it cannot parse', () => {
-  let daemon: Daemon;
-  let cleanup: () => void;
+  let stop: () => Promise<void>;
   let port: number;
 
   beforeAll(async () => {
-    const tmp = tempDir();
-    cleanup = tmp.cleanup;
-    daemon = await startDaemon(testConfig(tmp.dir, { dovecot_auth: { listen: [] }, http: { listen: ['127.0.0.1:0'], nginx_secret: SECRET } }));
-    const bound = daemon.surfaces.find((s) => s.name === 'http')!.addresses()[0]!;
+    const env = await startTestDaemon({ dovecot_auth: { listen: [] }, http: { listen: ['127.0.0.1:0'], nginx_secret: SECRET } });
+    stop = env.stop;
+    const bound = env.daemon.surfaces.find((s) => s.name === 'http')!.addresses()[0]!;
     port = Number(bound.slice(bound.lastIndexOf(':') + 1));
   });
-  afterAll(async () => {
-    await daemon.stop();
-    cleanup();
-  });
+  afterAll(() => stop());
 
   /** Everything the server sent before it closed. */
   async function raw(request: string): Promise<string> {

@@ -2,52 +2,27 @@ import net from 'node:net';
 import tls from 'node:tls';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { tempDir, testConfig } from '../helpers/env.js';
-import { b64, FakeMta, SmtpTalk } from '../unit/smtp/helpers.js';
+import { addAddressWithDevice } from '../helpers/daemon-env.js';
+import { startSmtpEnv, type SmtpEnv } from '../helpers/smtp-env.js';
+import { b64, type FakeMta, SmtpTalk } from '../unit/smtp/helpers.js';
 
 const ALICE = 'alice@example.com';
 
 /** What careless and hostile clients send: every answer is an SMTP reply, and the daemon keeps serving. */
 describe('SMTP front under hostile input', () => {
-  let daemon: Daemon;
+  let env: SmtpEnv;
   let mta: FakeMta;
-  let cleanup: () => void;
   let password: string;
   let port: number;
   let tlsPort: number;
 
   beforeAll(async () => {
-    const tmp = tempDir();
-    cleanup = tmp.cleanup;
-    mta = new FakeMta();
-    const mtaPort = await mta.start();
-    daemon = await startDaemon(
-      testConfig(tmp.dir, {
-        imap: { listen: [], listen_tls: [] },
-        dovecot_auth: { listen: [] },
-        http: { listen: [] },
-        smtp: {
-          listen: ['127.0.0.1:0'],
-          listen_tls: ['127.0.0.1:0'],
-          upstream: { host: '127.0.0.1', port: mtaPort },
-          max_message_bytes: 4096,
-          max_recipients: 3,
-          max_unauthenticated_commands: 8,
-        },
-      }),
-    );
-    const [plain, secure] = daemon.surfaces.find((s) => s.name === 'smtp')!.addresses();
-    port = Number(plain!.split(':').pop());
-    tlsPort = Number(secure!.split(':').pop());
-    await daemon.admin.addAddress(ALICE, 'test');
-    password = (await daemon.admin.addDevice(ALICE, { name: 'phone', scopes: 'smtp' }, 'test')).password;
+    env = await startSmtpEnv({ config: { smtp: { max_message_bytes: 4096, max_recipients: 3, max_unauthenticated_commands: 8 } } });
+    ({ mta, plainPort: port } = env);
+    tlsPort = env.tlsPort!;
+    password = await addAddressWithDevice(env.daemon, ALICE, { name: 'phone', scopes: 'smtp' });
   });
-  afterAll(async () => {
-    await daemon?.stop();
-    await mta?.stop();
-    cleanup();
-  });
+  afterAll(() => env?.stop());
 
   async function greeted(): Promise<SmtpTalk> {
     const talk = await SmtpTalk.connect(port);

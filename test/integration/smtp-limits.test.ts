@@ -4,16 +4,16 @@
  * network, in total, before login, and the login deadline.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { tempDir, testConfig } from '../helpers/env.js';
-import { b64, FakeMta, SmtpTalk } from '../unit/smtp/helpers.js';
+import type { Daemon } from '../../src/daemon.js';
+import { addAddressWithDevice } from '../helpers/daemon-env.js';
+import { startSmtpEnv, type SmtpEnv } from '../helpers/smtp-env.js';
+import { b64, SmtpTalk } from '../unit/smtp/helpers.js';
 
 const ALICE = 'alice@example.com';
 
 describe('SMTP submission: connection limits', () => {
+  let env: SmtpEnv;
   let daemon: Daemon;
-  let mta: FakeMta;
-  let cleanup: () => void;
   let password: string;
   let port: number;
   const open: SmtpTalk[] = [];
@@ -27,39 +27,28 @@ describe('SMTP submission: connection limits', () => {
   const refusedLine = /^421 4\.7\.0 Too many connections/;
 
   beforeAll(async () => {
-    const tmp = tempDir();
-    cleanup = tmp.cleanup;
-    mta = new FakeMta();
-    const mtaPort = await mta.start();
-    daemon = await startDaemon(
-      testConfig(tmp.dir, {
+    env = await startSmtpEnv({
+      config: {
         auth: { trusted_networks: ['0.0.0.0/0'] },
         smtp: {
-          listen: ['127.0.0.1:0'],
           listen_tls: [],
           trusted_proxies: ['127.0.0.1/32'],
-          upstream: { host: '127.0.0.1', port: mtaPort },
           max_connections: 5,
           max_connections_per_network: 3,
           max_unauthenticated: 5,
           max_unauthenticated_per_network: 2,
           login_timeout: '1500ms',
         },
-      }),
-    );
-    port = Number(daemon.surfaces.find((s) => s.name === 'smtp')!.addresses()[0]!.split(':').pop());
-    await daemon.admin.addAddress(ALICE, 'test');
-    password = (await daemon.admin.addDevice(ALICE, { name: 'phone', scopes: 'smtp' }, 'test')).password;
+      },
+    });
+    ({ daemon, plainPort: port } = env);
+    password = await addAddressWithDevice(daemon, ALICE, { name: 'phone', scopes: 'smtp' });
   });
   afterEach(async () => {
     for (const talk of open.splice(0)) talk.destroy();
     for (let i = 0; i < 100 && (daemon.connections.stats().find((s) => s.front === 'smtp')?.open ?? 0) > 0; i++) await new Promise((r) => setTimeout(r, 20));
   });
-  afterAll(async () => {
-    await daemon?.stop();
-    await mta?.stop();
-    cleanup();
-  });
+  afterAll(() => env?.stop());
 
   it('per network before login, then per network in all: 421 4.7.0 and a close', async () => {
     const first = await connect('192.0.2.1');

@@ -1,9 +1,10 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { tempDir, testConfig } from '../helpers/env.js';
-import { b64, FakeMta, SmtpTalk } from '../unit/smtp/helpers.js';
+import type { Daemon } from '../../src/daemon.js';
+import { addAddressWithDevice } from '../helpers/daemon-env.js';
+import { startSmtpEnv, type SmtpEnv } from '../helpers/smtp-env.js';
+import { b64, type FakeMta, SmtpTalk } from '../unit/smtp/helpers.js';
 
 const ALICE = 'alice@example.com';
 
@@ -13,34 +14,18 @@ const ALICE = 'alice@example.com';
  * client for every decision: trusted network, throttle, XCLIENT ADDR.
  */
 describe('SMTP behind a PROXY protocol load balancer', () => {
+  let env: SmtpEnv;
   let daemon: Daemon;
   let mta: FakeMta;
-  let cleanup: () => void;
   let password: string;
   let port: number;
 
   beforeAll(async () => {
-    const tmp = tempDir();
-    cleanup = tmp.cleanup;
-    mta = new FakeMta();
-    const mtaPort = await mta.start();
-    daemon = await startDaemon(
-      testConfig(tmp.dir, {
-        imap: { listen: [], listen_tls: [] },
-        dovecot_auth: { listen: [] },
-        http: { listen: [] },
-        smtp: { listen: ['127.0.0.1:0'], listen_tls: [], trusted_proxies: ['127.0.0.1/32'], upstream: { host: '127.0.0.1', port: mtaPort } },
-      }),
-    );
-    port = Number(daemon.surfaces.find((s) => s.name === 'smtp')!.addresses()[0]!.split(':').pop());
-    await daemon.admin.addAddress(ALICE, 'test');
-    password = (await daemon.admin.addDevice(ALICE, { name: 'phone', scopes: 'smtp' }, 'test')).password;
+    env = await startSmtpEnv({ config: { smtp: { listen_tls: [], trusted_proxies: ['127.0.0.1/32'] } } });
+    ({ daemon, mta, plainPort: port } = env);
+    password = await addAddressWithDevice(daemon, ALICE, { name: 'phone', scopes: 'smtp' });
   });
-  afterAll(async () => {
-    await daemon?.stop();
-    await mta?.stop();
-    cleanup();
-  });
+  afterAll(() => env?.stop());
 
   it('takes the client address from a trusted proxy’s v1 header', async () => {
     const talk = await SmtpTalk.connect(port);

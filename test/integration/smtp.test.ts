@@ -1,27 +1,14 @@
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { tempDir, testConfig } from '../helpers/env.js';
-import { b64, deadPort, FakeMta, SmtpTalk } from '../unit/smtp/helpers.js';
+import type { Daemon } from '../../src/daemon.js';
+import { addAddressWithDevice } from '../helpers/daemon-env.js';
+import { startSmtpEnv, type SmtpEnv } from '../helpers/smtp-env.js';
+import { b64, type FakeMta, SmtpTalk } from '../unit/smtp/helpers.js';
 
 const ALICE = 'alice@example.com';
 const BOB = 'bob@example.com';
 
-/** Only the SMTP front listens, on ephemeral loopback ports. */
-function smtpOnly(dir: string, smtp: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  return testConfig(dir, {
-    imap: { listen: [], listen_tls: [] },
-    dovecot_auth: { listen: [] },
-    http: { listen: [] },
-    smtp: { listen: ['127.0.0.1:0'], listen_tls: ['127.0.0.1:0'], ...smtp },
-    ...extra,
-  });
-}
-
-function ports(daemon: Daemon): { starttls: number; implicit: number } {
-  const [plain, secure] = daemon.surfaces.find((s) => s.name === 'smtp')!.addresses();
-  return { starttls: Number(plain!.split(':').pop()), implicit: Number(secure!.split(':').pop()) };
-}
+const ports = (env: SmtpEnv) => ({ starttls: env.plainPort, implicit: env.tlsPort! });
 
 function message(from: string, to: string, subject: string): string {
   return `From: <${from}>\r\nTo: <${to}>\r\nSubject: ${subject}\r\n\r\nHello\r\n.leading dot\r\n`;
@@ -37,26 +24,17 @@ async function submit(talk: SmtpTalk, from: string, to: string, subject: string)
 }
 
 describe('SMTP submission front', () => {
+  let env: SmtpEnv;
   let daemon: Daemon;
   let mta: FakeMta;
-  let cleanup: () => void;
   const passwords: Record<string, string> = {};
   const deviceIds: Record<string, string> = {};
   let p: { starttls: number; implicit: number };
 
   beforeAll(async () => {
-    const tmp = tempDir();
-    cleanup = tmp.cleanup;
-    mta = new FakeMta();
-    const mtaPort = await mta.start();
-    daemon = await startDaemon(
-      smtpOnly(tmp.dir, {
-        upstream: { host: '127.0.0.1', port: mtaPort, xclient: true },
-        aliases: { [ALICE]: ['Sales@Example.com'] },
-        max_auth_failures: 3,
-      }),
-    );
-    p = ports(daemon);
+    env = await startSmtpEnv({ config: { smtp: { upstream: { xclient: true }, aliases: { [ALICE]: ['Sales@Example.com'] }, max_auth_failures: 3 } } });
+    ({ daemon, mta } = env);
+    p = ports(env);
     for (const address of [ALICE, BOB]) await daemon.admin.addAddress(address, 'test');
     for (const [key, address, scopes] of [
       ['phone', ALICE, 'smtp'],
@@ -69,11 +47,7 @@ describe('SMTP submission front', () => {
       deviceIds[key] = device.id;
     }
   });
-  afterAll(async () => {
-    await daemon?.stop();
-    await mta?.stop();
-    cleanup();
-  });
+  afterAll(() => env?.stop());
 
   const transport = (port: number, secure: boolean, user: string, pass: string) =>
     nodemailer.createTransport({ host: '127.0.0.1', port, secure, requireTLS: !secure, auth: { user, pass }, tls: { rejectUnauthorized: false } });
@@ -279,25 +253,18 @@ describe('SMTP submission front', () => {
 });
 
 describe('SMTP submission when the upstream is down, and from untrusted networks', () => {
+  let env: SmtpEnv;
   let daemon: Daemon;
-  let cleanup: () => void;
   let password: string;
   let p: { starttls: number; implicit: number };
 
   beforeAll(async () => {
-    const tmp = tempDir();
-    cleanup = tmp.cleanup;
-    daemon = await startDaemon(
-      smtpOnly(tmp.dir, { upstream: { host: '127.0.0.1', port: await deadPort() } }, { auth: { trusted_networks: ['192.0.2.0/24'] } }),
-    );
-    p = ports(daemon);
-    await daemon.admin.addAddress(ALICE, 'test');
-    password = (await daemon.admin.addDevice(ALICE, { name: 'phone', scopes: 'smtp' }, 'test')).password;
+    env = await startSmtpEnv({ deadUpstream: true, config: { auth: { trusted_networks: ['192.0.2.0/24'] } } });
+    daemon = env.daemon;
+    p = ports(env);
+    password = await addAddressWithDevice(daemon, ALICE, { name: 'phone', scopes: 'smtp' });
   });
-  afterAll(async () => {
-    await daemon?.stop();
-    cleanup();
-  });
+  afterAll(() => env?.stop());
 
   it('refuses AUTH before TLS from an untrusted client with 538, accepts it after STARTTLS', async () => {
     const talk = await SmtpTalk.connect(p.starttls);

@@ -1,6 +1,7 @@
 import { chmodSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { tempDir } from '../../helpers/env.js';
 
 /**
  * A stand-in Dovecot SASL server that answers every AUTH with `FAIL …
@@ -28,4 +29,43 @@ export async function startTempFailAuthServer(dir: string): Promise<TempFailAuth
     socketPath,
     close: () => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())),
   };
+}
+
+export interface BehindTempFail<T> {
+  /** The MTA, authenticating against `fake`. */
+  mta: T;
+  fake: TempFailAuthServer;
+  /** Stops the MTA, closes the fake (if still open) and removes the folder. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A TempFailAuthServer in a fresh temp folder named after `prefix`, and the
+ * MTA `start` points at its socket: the setup of every MTA's temporary-failure
+ * suite. A failed start leaves nothing behind.
+ */
+export async function startBehindTempFail<T extends { stop(): Promise<void> }>(
+  prefix: string,
+  start: (socketPath: string) => Promise<T>,
+): Promise<BehindTempFail<T>> {
+  const tmp = tempDir(prefix);
+  let fake: TempFailAuthServer | undefined;
+  try {
+    fake = await startTempFailAuthServer(tmp.dir);
+    const mta = await start(fake.socketPath);
+    const started = fake;
+    return {
+      mta,
+      fake: started,
+      stop: async () => {
+        await mta.stop();
+        await started.close();
+        tmp.cleanup();
+      },
+    };
+  } catch (err) {
+    await fake?.close();
+    tmp.cleanup();
+    throw err;
+  }
 }

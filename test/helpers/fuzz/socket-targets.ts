@@ -10,7 +10,7 @@ import { CASE_TIMEOUT_MS, completeLines, converse, type Conversation } from './c
 import { FUZZ_ADDRESS, FUZZ_PASSWORD, FUZZ_WRONG_PASSWORD, NGINX_SECRET, PROXY_PEER, type Fronts } from './fronts.js';
 import { b64, PLAIN_GOOD, PLAIN_WRONG } from './identities.js';
 import { proxyHeader } from './proxy-headers.js';
-import { Probe } from './probe.js';
+import { Probe, type Endpoint } from './probe.js';
 import { composeStatus } from '../../../src/pop3/compose.js';
 import { GOODBYES as POP3_GOODBYES, REPLIES as POP3_REPLIES } from '../../../src/pop3/replies.js';
 import { IMAP_CORPUS, IMAP_DICTIONARY, POP3_DICTIONARY, POP3_WELL_FORMED } from './dictionaries.js';
@@ -76,21 +76,29 @@ export function notProxyLike(bytes: Buffer): Buffer {
   return bytes[0] === 0x0d || bytes[0] === 0x50 ? Buffer.concat([Buffer.from('a NOOP\r\n'), bytes]) : bytes;
 }
 
+/**
+ * A LOGIN of the fuzz device with `tag` on a new connection (after `proxyLine`,
+ * when given, before the greeting); throws unless the text received by the
+ * tagged answer matches `expected`.
+ */
+async function imapLogin(endpoint: Endpoint, tag: string, expected: RegExp, proxyLine?: string): Promise<void> {
+  const p = await Probe.connect(endpoint);
+  try {
+    if (proxyLine !== undefined) p.send(proxyLine);
+    await p.until((t) => t.includes('\r\n'), 5000);
+    p.send(`${tag} LOGIN ${FUZZ_ADDRESS} "${FUZZ_PASSWORD}"\r\n`);
+    await p.until((t) => t.includes(`\r\n${tag} `), 5000);
+    assert.match(p.text(), expected);
+  } finally {
+    p.destroy();
+  }
+}
+
 export const imapTarget: SocketTarget = {
   name: 'imap',
   defaultRuns: 150,
   property: (fronts) => caseProperty(fc.oneof(wireInput(IMAP_DICTIONARY), mutated(IMAP_CORPUS, IMAP_DICTIONARY)).map(notProxyLike), imapConversation(fronts), 3),
-  async goodLogin(fronts) {
-    const p = await Probe.connect(fronts.imap);
-    try {
-      await p.until((t) => t.includes('\r\n'), 5000);
-      p.send(`g1 LOGIN ${FUZZ_ADDRESS} "${FUZZ_PASSWORD}"\r\n`);
-      await p.until((t) => /\r\ng1 /.test(t), 5000);
-      assert.match(p.text(), /\r\ng1 OK/);
-    } finally {
-      p.destroy();
-    }
-  },
+  goodLogin: (fronts) => imapLogin(fronts.imap, 'g1', /\r\ng1 OK/),
 };
 
 /**
@@ -132,28 +140,11 @@ export const imapProxyTarget: SocketTarget = {
       },
     ),
   async goodLogin(fronts) {
-    const p = await Probe.connect({ port: fronts.imap.port, localAddress: PROXY_PEER });
-    try {
-      // the client the header names is on a trusted network, so a plaintext login is allowed
-      p.send('PROXY TCP4 127.0.0.9 127.0.0.1 50000 143\r\n');
-      await p.until((t) => t.includes('\r\n'), 5000);
-      p.send(`g1 LOGIN ${FUZZ_ADDRESS} "${FUZZ_PASSWORD}"\r\n`);
-      await p.until((t) => /\r\ng1 /.test(t), 5000);
-      assert.match(p.text(), /\r\ng1 OK/);
-    } finally {
-      p.destroy();
-    }
+    const peer = { port: fronts.imap.port, localAddress: PROXY_PEER };
+    // the client the header names is on a trusted network, so a plaintext login is allowed
+    await imapLogin(peer, 'g1', /\r\ng1 OK/, 'PROXY TCP4 127.0.0.9 127.0.0.1 50000 143\r\n');
     // and the header is what counts: a client it names on the internet may not log in without TLS
-    const q = await Probe.connect({ port: fronts.imap.port, localAddress: PROXY_PEER });
-    try {
-      q.send('PROXY TCP4 192.0.2.10 192.0.2.1 50000 143\r\n');
-      await q.until((t) => t.includes('\r\n'), 5000);
-      q.send(`g2 LOGIN ${FUZZ_ADDRESS} "${FUZZ_PASSWORD}"\r\n`);
-      await q.until((t) => /\r\ng2 /.test(t), 5000);
-      assert.match(q.text(), /\r\ng2 NO \[PRIVACYREQUIRED\]/);
-    } finally {
-      q.destroy();
-    }
+    await imapLogin(peer, 'g2', /\r\ng2 NO \[PRIVACYREQUIRED\]/, 'PROXY TCP4 192.0.2.10 192.0.2.1 50000 143\r\n');
   },
 };
 

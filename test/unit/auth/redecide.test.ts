@@ -6,7 +6,7 @@ import { HashQueue } from '../../../src/auth/hash-queue.js';
 import { LoginRecorder } from '../../../src/auth/login-recorder.js';
 import { ProofCache } from '../../../src/auth/proof-cache.js';
 import { Throttle } from '../../../src/auth/throttle.js';
-import type { LoginAttempt } from '../../../src/auth/types.js';
+import type { LoginAttempt, LoginResult } from '../../../src/auth/types.js';
 import { computeDigest, formatParams, SALT_BYTES, type HashParams } from '../../../src/credentials/digest.js';
 import { normalizeDevicePassword } from '../../../src/credentials/password.js';
 import { silentLogger } from '../../../src/log/logger.js';
@@ -139,13 +139,23 @@ function holdDigestRead(reads: ControlledReads): Promise<() => void> {
   });
 }
 
+/**
+ * A fresh store and authenticator, and a login (X1) whose read by digest has
+ * been made while the credential is still active, its answer held until
+ * `release()`: what each case does in between is the overlap under test.
+ */
+async function loginWithHeldRead(): Promise<{ reads: ControlledReads; auth: Authenticator; x1: Promise<LoginResult>; release: () => void }> {
+  const reads = await new ControlledReads().init();
+  const auth = authenticatorOn(reads);
+  const made = holdDigestRead(reads);
+  const x1 = auth.authenticate(attempt());
+  const release = await made;
+  return { reads, auth, x1, release };
+}
+
 describe('Authenticator: a success read before a change taken in is decided again', () => {
   it('a login whose credential read overlaps a revocation of its address is refused, not accepted on the old read', async () => {
-    const reads = await new ControlledReads().init();
-    const auth = authenticatorOn(reads);
-    const made = holdDigestRead(reads);
-    const x1 = auth.authenticate(attempt());
-    const release = await made;
+    const { reads, x1, release } = await loginWithHeldRead();
     reads.revoke();
     release();
     expect(await x1).toMatchObject({ ok: false, reason: 'revoked' });
@@ -154,11 +164,7 @@ describe('Authenticator: a success read before a change taken in is decided agai
   });
 
   it('a login that overlapped a change to another address is not decided again', async () => {
-    const reads = await new ControlledReads().init();
-    const auth = authenticatorOn(reads);
-    const made = holdDigestRead(reads);
-    const x1 = auth.authenticate(attempt());
-    const release = await made;
+    const { reads, x1, release } = await loginWithHeldRead();
     reads.takeIn(OTHER);
     release();
     expect(await x1).toMatchObject({ ok: true, deviceName: 'iPhone', cached: false });
@@ -166,11 +172,7 @@ describe('Authenticator: a success read before a change taken in is decided agai
   });
 
   it('a success that changes keep overtaking becomes a temporary failure', async () => {
-    const reads = await new ControlledReads().init();
-    const auth = authenticatorOn(reads);
-    const made = holdDigestRead(reads);
-    const x1 = auth.authenticate(attempt());
-    const release = await made;
+    const { reads, x1, release } = await loginWithHeldRead();
     // every read the decision makes is overtaken by a change that leaves the credential as it was
     reads.onByIdRead = () => reads.takeIn(ADDRESS);
     reads.takeIn(ADDRESS);
@@ -180,12 +182,8 @@ describe('Authenticator: a success read before a change taken in is decided agai
   });
 
   it('an identical login that joins a verification which read before a revocation is refused too', async () => {
-    const reads = await new ControlledReads().init();
-    const auth = authenticatorOn(reads);
-    const made = holdDigestRead(reads);
     // X1 reads the credential while it is still active; its answer is late
-    const x1 = auth.authenticate(attempt());
-    const release = await made;
+    const { reads, auth, x1, release } = await loginWithHeldRead();
     // the revocation commits and its journal entry is taken in here (the sessions are cut now)
     reads.revoke();
     // X2 arrives after the cut with the same credentials and joins X1's verification
