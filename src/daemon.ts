@@ -141,6 +141,11 @@ export function createCoreOn(driver: StoreDriver, config: Config, log: Logger) {
     if (entry.deviceId === null) registry.closeAddress(entry.address, entry.reason);
     else registry.closeDevice(entry.deviceId, entry.reason);
   });
+  // changes were purged before this node read them: any session here may be one of a revoked device
+  driver.feed.onGap?.(() => {
+    const closed = registry.closeAll('journal-gap');
+    log.error({ closed }, 'journal entries were purged before this node read them: every session held here was closed, the clients log in again');
+  });
   return { driver, registry, expiry, cache, queue, throttle, recorder, authenticator, admin, trustedNetworks, invitations, generic };
 }
 

@@ -66,6 +66,13 @@ export class SessionRegistry {
     return ids.length;
   }
 
+  /** Closes every session held here; returns how many. */
+  closeAll(reason: string): number {
+    const ids = [...this.#sessions.keys()];
+    for (const id of ids) this.#close(id, reason);
+    return ids.length;
+  }
+
   list(address?: string): LiveSession[] {
     const all = [...this.#sessions.values()].map((s) => s.info);
     return address === undefined ? all : all.filter((s) => s.address === address);

@@ -136,6 +136,12 @@ export interface JournalEntry {
  */
 export interface RevocationFeed {
   onEntry(listener: (entry: JournalEntry) => void): void;
+  /**
+   * Told when entries were lost before this process read them (a journal
+   * purged past what a long-disconnected node had read): which sessions they
+   * would have cut is unknown, so every session held here must go.
+   */
+  onGap?(listener: () => void): void;
   start(): Promise<void>;
   stop(): Promise<void>;
 }

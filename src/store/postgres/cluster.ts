@@ -383,6 +383,7 @@ export async function openClusterDriver(options: ClusterDriverOptions): Promise<
   const heldLease = lease;
   const feed = {
     onEntry: (listener: (entry: JournalEntry) => void) => base.feed.onEntry(listener),
+    onGap: (listener: () => void) => base.feed.onGap(() => listener()),
     start: async () => {
       await base.feed.start();
       await heldLease.start();

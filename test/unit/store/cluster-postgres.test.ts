@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialAdmin } from '../../../src/credentials/admin.js';
+import { createCoreOn } from '../../../src/daemon.js';
 import { collectWarnings } from '../../../src/errors/warnings.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { SessionRegistry } from '../../../src/sessions/registry.js';
@@ -9,6 +10,7 @@ import { UNKNOWN, type JournalEntry, type StoreDriver } from '../../../src/store
 import { openClusterDriver } from '../../../src/store/postgres/cluster.js';
 import { openPostgresDriver } from '../../../src/store/postgres/index.js';
 import { skipPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
+import { tempDir, testConfig } from '../../helpers/env.js';
 import { startTcpProxy } from '../../helpers/tcp-proxy.js';
 import { until } from './driver-suite.js';
 
@@ -172,7 +174,7 @@ describe.skipIf(skipPostgres)('several nodes on one PostgreSQL: leases, acknowle
     }
   }, 30_000);
 
-  it('journal entries a node had not read yet were purged: it notices, says so once, and drops its whole mirror as on a lapse', async () => {
+  it('journal entries a node had not read yet were purged: it notices, says so once, drops its whole mirror as on a lapse, and closes every session it holds', async () => {
     const url = await server.createDatabase();
     const path = await startTcpProxy('127.0.0.1', server.port);
     try {
@@ -189,6 +191,16 @@ describe.skipIf(skipPostgres)('several nodes on one PostgreSQL: leases, acknowle
         const device = await other.admin.addDevice({ addressId: address.id, name: 'Phone', user: null, scopes: ['imap'], expiresAt: null, digest, params: PARAMS, actor: 'test' });
         const proven = await b.reads.credentialByDigest(address.id, digest);
         expect(b.reads.peekCredential(proven!.id)).not.toBe(UNKNOWN);
+        // B as a daemon wires it: a session of the device, and one of a device nobody touched
+        const scratch = tempDir('dpgap');
+        const core = createCoreOn(b, testConfig(scratch.dir), logger);
+        const closed: string[] = [];
+        const session = (deviceId: number, name: string) => core.registry.register(
+          { address: 'frank@example.com', deviceId, deviceName: name, protocol: 'imap', clientIp: '192.0.2.1', clientName: null, since: Date.now() },
+          (reason) => closed.push(`${name}: ${reason}`),
+        );
+        session(device.id, 'Phone');
+        session(device.id + 1000, 'Untouched');
 
         // B hears nothing for a moment (far less than its lease): the revocation and the purge happen meanwhile
         path.partition();
@@ -199,9 +211,14 @@ describe.skipIf(skipPostgres)('several nodes on one PostgreSQL: leases, acknowle
         // B finds the journal purged past what it read: it cannot know what it missed, so it keeps nothing
         await until(() => b.reads.peekCredential(proven!.id) === UNKNOWN, 'B to drop its mirror', 5_000);
         expect(await b.reads.credentialById(proven!.id)).toMatchObject({ deviceState: 'revoked' });
+        // which device the purged entries revoked is unknown: every session goes, and the clients log in again
+        expect(closed.sort()).toEqual(['Phone: journal-gap', 'Untouched: journal-gap']);
+        expect(core.registry.size).toBe(0);
+        scratch.cleanup();
         // said once, however many reads see the same purge
         await new Promise((resolve) => setTimeout(resolve, 1_500));
-        expect(lines.filter((l) => /purged/.test(l.msg))).toHaveLength(1);
+        expect(lines.filter((l) => /had not read were purged/.test(l.msg))).toHaveLength(1);
+        expect(lines.filter((l) => /every session held here was closed/.test(l.msg))).toHaveLength(1);
         // and it trusts its mirror again once its lease is renewed
         await until(() => b.stats().leaseHeld === true, 'B to hold its lease again', 5_000);
       } finally {
