@@ -146,7 +146,7 @@ describe.skipIf(!canRun)('several nodes on one PostgreSQL', () => {
     await imap.connect();
     const message = `From: ${ADDRESS}\r\nTo: ${ADDRESS}\r\nSubject: via node B\r\n\r\nstored through the second node\r\n`;
     await imap.append('INBOX', message);
-    expect((await imap.status('INBOX', { messages: true })).messages).toBeGreaterThanOrEqual(1);
+    expect((await imap.status('INBOX', { messages: true }) as { messages?: number }).messages).toBeGreaterThanOrEqual(1);
     await imap.logout();
     await dovecot.waitForLog(/Login: user=<alice@example\.com>/);
 

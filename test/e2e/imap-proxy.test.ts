@@ -94,7 +94,7 @@ describe.skipIf(!canRun)('IMAP through devicepass to a real Dovecot', () => {
   it('works with LOGIN instead of AUTHENTICATE, and over implicit TLS', async () => {
     const viaLogin = client('laptop', { method: 'LOGIN' });
     await viaLogin.connect();
-    expect((await viaLogin.status('INBOX', { messages: true })).messages).toBeGreaterThanOrEqual(1);
+    expect((await viaLogin.status('INBOX', { messages: true }) as { messages?: number }).messages).toBeGreaterThanOrEqual(1);
     await viaLogin.logout();
     const viaTls = client('laptop', { port: tlsPort, secure: true });
     await viaTls.connect();
@@ -127,7 +127,7 @@ describe.skipIf(!canRun)('IMAP through devicepass to a real Dovecot', () => {
       await idling;
       // the other device is untouched and still talks to Dovecot
       await laptop.noop();
-      expect((await laptop.status('INBOX', { messages: true })).messages).toBeGreaterThanOrEqual(1);
+      expect((await laptop.status('INBOX', { messages: true }) as { messages?: number }).messages).toBeGreaterThanOrEqual(1);
       expect(daemon.registry.list(ALICE).length).toBe(1);
       // devicepass also closed its upstream side: Dovecot is left with the laptop's session only
       await waitFor(async () => (await dovecot.doveadm(['who', '-1'])).split('\n').filter((l) => l.startsWith(ALICE)).length === 1);

@@ -4,15 +4,25 @@
  * Without /usr/bin/chromium the test is skipped, except under CI, where a
  * missing browser fails it.
  */
+/// <reference lib="dom" />
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+/// <reference lib="dom" />
 import path from 'node:path';
+/// <reference lib="dom" />
 import axe from 'axe-core';
+/// <reference lib="dom" />
 import { ImapFlow } from 'imapflow';
+/// <reference lib="dom" />
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+/// <reference lib="dom" />
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+/// <reference lib="dom" />
 import { ROOT } from '../helpers/env.js';
+/// <reference lib="dom" />
 import { FakeImapUpstream } from '../helpers/fake-imap-upstream.js';
+/// <reference lib="dom" />
 import { MASTER } from '../helpers/imap-env.js';
+/// <reference lib="dom" />
 import { ALICE, startWebEnv, type WebEnv } from '../helpers/web-env.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Daemon } from '../../src/daemon.js';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { addAddressWithDevice, startTestDaemon } from '../helpers/daemon-env.js';
+import { tempDir, testConfig } from '../helpers/env.js';
 
 const ALICE = 'alice@example.com';
 const SECRET = 'nginx-shared-secret';

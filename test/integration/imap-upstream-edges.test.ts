@@ -160,7 +160,7 @@ describe('openUpstream against scripted servers', () => {
     const err = await failure(disabled.port);
     expect(err.reason).toBe('refused');
     expect(err.message).toContain('LOGINDISABLED');
-    const none = await openUpstream({ ...cfg(disabled.port), master_user: '' }, LOGIN, silentLogger).catch((e: UpstreamError) => e);
+    const none = await openUpstream({ ...cfg(disabled.port), master_user: '' }, LOGIN, silentLogger).catch((e: UpstreamError) => e) as UpstreamError;
     expect(none.reason).toBe('refused');
   });
 
@@ -169,13 +169,13 @@ describe('openUpstream against scripted servers', () => {
       p.send('* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n');
       await p.answer((tag) => `${tag} OK Begin TLS\r\n* OK [CAPABILITY IMAP4rev1 SASL-IR] injected\r\n`);
     });
-    const err = await openUpstream({ ...cfg(port), tls: 'starttls' }, LOGIN, silentLogger).catch((e: UpstreamError) => e);
+    const err = await openUpstream({ ...cfg(port), tls: 'starttls' }, LOGIN, silentLogger).catch((e: UpstreamError) => e) as UpstreamError;
     expect(err.reason).toBe('protocol');
   });
 
   it("fails with 'tls' when STARTTLS is not offered", async () => {
     const { port } = await serve(async (p) => p.send('* OK [CAPABILITY IMAP4rev1 SASL-IR] hi\r\n'));
-    const err = await openUpstream({ ...cfg(port), tls: 'starttls' }, LOGIN, silentLogger).catch((e: UpstreamError) => e);
+    const err = await openUpstream({ ...cfg(port), tls: 'starttls' }, LOGIN, silentLogger).catch((e: UpstreamError) => e) as UpstreamError;
     expect(err.reason).toBe('tls');
   });
 });

@@ -4,6 +4,7 @@
  * which would lock every other user out of their setup link.
  */
 import https from 'node:https';
+import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebEnv, type WebEnv } from '../helpers/web-env.js';
@@ -13,7 +14,8 @@ const AUTOCONFIG = '/mail/config-v1.1.xml?emailaddress=alice%40example.com';
 /** A TLS connection from `localAddress` that completed its handshake, or null when the server closed it first. */
 function handshake(port: number, localAddress: string): Promise<tls.TLSSocket | null> {
   return new Promise((resolve) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, localAddress, rejectUnauthorized: false });
+    // from a chosen loopback address: each is a client network of its own
+    const socket = tls.connect({ socket: net.connect({ host: '127.0.0.1', port, localAddress }), rejectUnauthorized: false });
     socket.once('secureConnect', () => resolve(socket));
     socket.once('error', () => resolve(null));
     socket.once('close', () => resolve(null));

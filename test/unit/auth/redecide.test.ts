@@ -11,7 +11,7 @@ import { computeDigest, formatParams, SALT_BYTES, type HashParams } from '../../
 import { normalizeDevicePassword } from '../../../src/credentials/password.js';
 import { silentLogger } from '../../../src/log/logger.js';
 import { NetworkSet } from '../../../src/net/networks.js';
-import { UNKNOWN, type AuditSink, type LoginReads } from '../../../src/store/driver.js';
+import { UNKNOWN, type AuditSink, type LoginReads, type Unknown } from '../../../src/store/driver.js';
 import type { AddressRow, CredentialView, LegacyCredential } from '../../../src/store/types.js';
 
 const ADDRESS = 'alice@example.com';
@@ -32,7 +32,7 @@ class ControlledReads implements LoginReads {
     id: 10, state: 'active', retiredAt: null, addressId: 1, deviceId: 100, deviceKind: 'device', deviceName: 'iPhone',
     deviceState: 'active', scopes: ['imap', 'smtp', 'pop3'], expiresAt: null,
   };
-  digest = Buffer.alloc(0);
+  digest: Buffer = Buffer.alloc(0);
   addressReads = 0;
   byIdReads = 0;
   /** While set, a read by digest answers what the store held when it was made, but only once this settles. */
@@ -89,9 +89,9 @@ class ControlledReads implements LoginReads {
     return [];
   }
   async upgradeLegacy(): Promise<void> {}
-  peekAddress() { return UNKNOWN; }
-  peekGeneration() { return UNKNOWN; }
-  peekCredential() { return UNKNOWN; }
+  peekAddress(): Unknown { return UNKNOWN; }
+  peekGeneration(): Unknown { return UNKNOWN; }
+  peekCredential(): Unknown { return UNKNOWN; }
   mark(): number {
     return this.#epoch;
   }

@@ -63,7 +63,7 @@ describe('nginx auth_http', () => {
   });
 
   it('IMAP without a master user passes the address and the device password on', async () => {
-    const { d } = deps(ok, { upstreams: { imap: { host: '127.0.0.1', port: 143, masterUser: '', masterPassword: '' }, smtp: { host: '127.0.0.1', port: 25 } } });
+    const { d } = deps(ok, { upstreams: { imap: { host: '127.0.0.1', port: 143, masterUser: '', masterPassword: '' }, pop3: { host: '127.0.0.1', port: 110, masterUser: '', masterPassword: '' }, smtp: { host: '127.0.0.1', port: 25 } } });
     expect((await nginxAuth(request(), d)).headers).toMatchObject({ 'Auth-User': 'alice@example.com', 'Auth-Pass': 'abcd efgh%+' });
   });
 
@@ -77,7 +77,7 @@ describe('nginx auth_http', () => {
   });
 
   it('resolves a host name upstream to an address, as nginx requires', async () => {
-    const { d } = deps(ok, { upstreams: { imap: { host: 'localhost', port: 143, masterUser: 'm', masterPassword: 'p' }, smtp: { host: 'localhost', port: 25 } } });
+    const { d } = deps(ok, { upstreams: { imap: { host: 'localhost', port: 143, masterUser: 'm', masterPassword: 'p' }, pop3: { host: 'localhost', port: 110, masterUser: 'm', masterPassword: 'p' }, smtp: { host: 'localhost', port: 25 } } });
     expect((await nginxAuth(request(), d)).headers['Auth-Server']).toMatch(/^(127\.0\.0\.1|::1)$/);
   });
 

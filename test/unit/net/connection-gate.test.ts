@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/log/logger.js';
 import { clientNetwork } from '../../../src/net/client-network.js';
-import { ConnectionGate } from '../../../src/net/connection-gate.js';
+import { ConnectionGate, type GateLimits } from '../../../src/net/connection-gate.js';
 
-function gate(limits = { maxConnections: 5, maxPerNetwork: 3, maxUnauthenticated: 4, maxUnauthenticatedPerNetwork: 2 }) {
+function gate(limits: GateLimits = { maxConnections: 5, maxPerNetwork: 3, maxUnauthenticated: 4, maxUnauthenticatedPerNetwork: 2 }) {
   const lines: Record<string, unknown>[] = [];
   let now = 0;
   const log = createLogger('warn', { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
@@ -25,9 +25,9 @@ describe('clientNetwork', () => {
 describe('ConnectionGate', () => {
   it('counts per network and in total, before and after login, and forgets a released connection', () => {
     const { gate: g } = gate();
-    const a = [g.admit('192.0.2.1'), g.admit('192.0.2.1')];
+    const a = [g.admit('192.0.2.1'), g.admit('192.0.2.1')] as const;
     expect(g.admit('192.0.2.1')).toEqual({ ok: false, limit: 'unauthenticated_per_network' });
-    if (!a[0]!.ok) throw new Error('admitted');
+    if (!a[0].ok) throw new Error('admitted');
     a[0].ticket.authenticated();
     a[0].ticket.authenticated(); // twice counts once
     const third = g.admit('192.0.2.1');
@@ -41,7 +41,7 @@ describe('ConnectionGate', () => {
     expect(g.stats()).toMatchObject({ open: 4, unauthenticated: 4 });
     // a Unix socket peer counts in the totals only: here the four not logged in
     expect(g.admit(null)).toEqual({ ok: false, limit: 'unauthenticated' });
-    if (!a[1]!.ok) throw new Error('admitted');
+    if (!a[1].ok) throw new Error('admitted');
     a[1].ticket.release();
     expect(g.admit(null).ok).toBe(true);
     expect(g.stats().hits).toEqual(new Map([['unauthenticated_per_network', 1], ['connections_per_network', 1], ['connections', 1], ['unauthenticated', 1]]));

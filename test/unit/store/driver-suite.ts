@@ -340,16 +340,16 @@ export function describeDriver(name: string, open: () => Promise<StoreDriver>): 
       await driver.admin.revokeAll(gone.id, true, 'test');
 
       const rolled = await driver.admin.beginBulkImport();
-      expect(rolled.importGeneric('new@example.com', salt(), 'PLAIN', 'n', 'test')).toBe('imported');
+      expect(await rolled.importGeneric('new@example.com', salt(), 'PLAIN', 'n', 'test')).toBe('imported');
       rolled.rollback();
       expect(await driver.admin.findAddress('new@example.com')).toBeUndefined();
 
       const bulk = await driver.admin.beginBulkImport();
       const outcomes: string[] = [];
-      for (let i = 0; i < 50; i++) outcomes.push(bulk.importGeneric(`user${i}@example.com`, salt(), 'PLAIN', `pw${i}`, 'import'));
-      outcomes.push(bulk.importGeneric('old@example.com', salt(), 'PLAIN', 'same', 'import'));
-      outcomes.push(bulk.importGeneric('gone@example.com', salt(), 'PLAIN', 'y', 'import'));
-      outcomes.push(bulk.importGeneric('user3@example.com', salt(), 'PLAIN', 'changed', 'import'));
+      for (let i = 0; i < 50; i++) outcomes.push(await bulk.importGeneric(`user${i}@example.com`, salt(), 'PLAIN', `pw${i}`, 'import'));
+      outcomes.push(await bulk.importGeneric('old@example.com', salt(), 'PLAIN', 'same', 'import'));
+      outcomes.push(await bulk.importGeneric('gone@example.com', salt(), 'PLAIN', 'y', 'import'));
+      outcomes.push(await bulk.importGeneric('user3@example.com', salt(), 'PLAIN', 'changed', 'import'));
       expect(outcomes.slice(0, 50).every((o) => o === 'imported')).toBe(true);
       expect(outcomes.slice(50)).toEqual(['unchanged', 'revoked', 'replaced']);
       expect(await driver.admin.findAddress('user0@example.com')).toBeUndefined();
