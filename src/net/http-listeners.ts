@@ -49,7 +49,12 @@ export class HttpListeners<S extends http.Server | https.Server> {
     return bound;
   }
 
-  /** Whether the request came on a connection the gate refused (its answer is on its way: serve nothing). */
+  /**
+   * Whether the request came on a connection the gate refused (its answer is
+   * on its way: serve nothing). Plain HTTP only: node:http may parse what a
+   * refused client sent with its request before the 503 closes it; a refused
+   * TLS connection is destroyed before any handshake, so nothing is parsed.
+   */
   refused(req: http.IncomingMessage): boolean {
     return this.#refused.has(req.socket);
   }

@@ -19,12 +19,12 @@ import type { Pop3Spares } from './upstream.js';
 /**
  * Longest line before login, CRLF included: past it the connection is closed
  * without reading on. Commands are held to RFC 2449's 255 octets by the gate
- * (dispatch.ts), which answers a longer one and goes on; only an AUTH line
- * with an initial response and the answers to SASL prompts may use all of
- * this, since base64 of a long address and password needs it (up to 254 +
- * 1024 bytes before encoding).
+ * (dispatch.ts), which answers a longer one and goes on; only the lines that
+ * carry credentials may use all of this. The longest is an AUTH PLAIN initial
+ * response with an authzid: 254 + 254 + 1024 bytes and two NULs, 2048 in
+ * base64, 2061 with "AUTH PLAIN " and the CRLF.
  */
-export const MAX_LINE_BYTES = 2048;
+export const MAX_LINE_BYTES = 2560;
 
 export interface Pop3ConnectionOptions extends LineFrontConnectionOptions {
   readonly onClose: (connection: Pop3Connection) => void;

@@ -19,16 +19,16 @@ const SPACE = 0x20;
 const MAX_KEYWORD = 16;
 /**
  * RFC 2449 §4: a command is at most 255 octets, CRLF included. The lines that
- * carry a password are exempt: PASS (a chosen password may be 1024 bytes, an
- * imported legacy one whatever the old system allowed) and AUTH with an
- * initial response (base64 of an address and a password). SASL answers to
- * `+` never come here, and the framer's own limit (connection.ts) bounds all.
+ * carry credentials are exempt: USER (an address may be 254 octets), PASS (a
+ * password may be 1024 bytes) and AUTH with an initial response (base64 of
+ * both). SASL answers to `+` never come here, and the framer's own limit
+ * (connection.ts) bounds them all.
  */
 export const MAX_COMMAND_OCTETS = 255;
 const CRLF_OCTETS = 2;
 
-function carriesPassword(keyword: string, words: number): boolean {
-  return keyword === 'PASS' || (keyword === 'AUTH' && words >= 2);
+function carriesCredentials(keyword: string, words: number): boolean {
+  return keyword === 'USER' || keyword === 'PASS' || (keyword === 'AUTH' && words >= 2);
 }
 
 export function resolveCommand(line: Buffer, state: ConnectionState): Dispatch | (CommandResult & { readonly keyword: string }) {
@@ -37,7 +37,7 @@ export function resolveCommand(line: Buffer, state: ConnectionState): Dispatch |
   const keyword = keywordBytes.length <= MAX_KEYWORD ? keywordBytes.toString('latin1').toUpperCase() : '';
   const rest = space < 0 ? Buffer.alloc(0) : line.subarray(space + 1);
   const words = splitWords(rest);
-  if (line.length + CRLF_OCTETS > MAX_COMMAND_OCTETS && !carriesPassword(keyword, words.length)) return { ...REPLIES.commandTooLong, keyword };
+  if (line.length + CRLF_OCTETS > MAX_COMMAND_OCTETS && !carriesCredentials(keyword, words.length)) return { ...REPLIES.commandTooLong, keyword };
   let key = keyword;
   let spec = COMMANDS.get(key);
   if (keyword === 'AUTH' && words.length > 0) {

@@ -53,8 +53,10 @@ export async function runLogin(input: LoginFlowInput, credentials: Credentials, 
     return { kind: 'gone' };
   }
   if (opened.kind === 'failed') {
-    ctx.tallies.upstreamErrors.add('pop3', opened.error.reason);
-    return { kind: 'answer', result: upstreamRefusal(opened.error, sessionLog) };
+    const result = upstreamRefusal(opened.error, sessionLog);
+    // a busy or just-used mailbox ([IN-USE], [LOGIN-DELAY]) is no fault of the upstream's: an alert on these must not fire
+    if (!isMailboxRefusal(result)) ctx.tallies.upstreamErrors.add('pop3', opened.error.reason);
+    return { kind: 'answer', result };
   }
   sessionLog.info({ device: result.deviceName, mechanism: credentials.mechanism, cached: result.cached }, 'POP3 login: proxying to upstream');
   return { kind: 'proxy', session: opened.session, result: { ...REPLIES.loggedIn, after: 'proxy' } };
@@ -73,6 +75,10 @@ const PERMANENT_CODES: ReadonlySet<string> = new Set(['AUTH', 'SYS/PERM']);
  * an error when the refusal is permanent, since that is devicepass's
  * configuration at the upstream and every login will meet it.
  */
+function isMailboxRefusal(result: CommandResult): boolean {
+  return Object.values(MAILBOX_REFUSALS).includes(result);
+}
+
 function upstreamRefusal(error: UpstreamError, log: Logger): CommandResult {
   const code = error.responseCode;
   const fields = { reason: error.reason, ...(code === null ? {} : { code }), err: error.message };

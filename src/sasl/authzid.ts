@@ -11,7 +11,7 @@ export function authzidPermitted(authzid: string | Buffer, authcid: string | Buf
   const asked = text(authzid);
   if (asked === '') return true;
   const login = text(authcid);
-  // what is not an address at all is only ever the login itself, byte for byte
+  // what is not an address at all is only ever the login itself, exactly (as UTF-8 text)
   return (normalizeAddress(asked) ?? asked) === (normalizeAddress(login) ?? login);
 }
 

@@ -19,6 +19,9 @@ import type {
   UsageUpdate,
 } from './types.js';
 
+/** How long journal entries are kept: far beyond a tailer's poll, and the span a node may be cut off and still catch up by replay. */
+export const JOURNAL_RETENTION_MS = 86_400_000;
+
 /** A synchronous read that cannot vouch for its answer without a round trip: ask the asynchronous one. */
 export const UNKNOWN: unique symbol = Symbol('unknown');
 export type Unknown = typeof UNKNOWN;

@@ -1,4 +1,5 @@
 import type { Statement } from 'better-sqlite3';
+import { JOURNAL_RETENTION_MS } from './driver.js';
 import { openDatabase, type Db } from './database.js';
 import { isBusy } from './busy.js';
 import { SqliteBulkImport } from './bulk-import.js';
@@ -337,8 +338,8 @@ export class SqliteStore implements CredentialStore {
       this.#sql.purgeDevices.run(cutoff);
       const events = this.#sql.purgeEvents.run(now - eventRetentionMs).changes;
       // the journal only has to outlive the slowest tailer's poll interval
-      this.#sql.notePurgedJournal.run(now - 86_400_000);
-      this.#sql.purgeJournal.run(now - 86_400_000);
+      this.#sql.notePurgedJournal.run(now - JOURNAL_RETENTION_MS);
+      this.#sql.purgeJournal.run(now - JOURNAL_RETENTION_MS);
       return { tombstones, events };
     });
   }

@@ -77,7 +77,6 @@ class WebSurface implements Surface {
     };
     const bound = await this.#listeners.listen(this.#ctx.config.web.listen, () => {
       const server = https.createServer(options, (req, res) => {
-        if (this.#listeners.refused(req)) return void req.socket.destroy();
         this.#handle(req, res).catch((err: unknown) => {
           // the error, never the URL: it may carry an invitation token
           this.#ctx.log.error({ err, surface: 'web' }, 'web: request failed');

@@ -173,7 +173,9 @@ describe('POP3 front, trusted loopback', () => {
     await c.next(/^\+OK/);
     // 255 octets with the CRLF: accepted
     expect(await say(c, `USER ${'a'.repeat(248)}`)).toBe('+OK Send your password');
-    expect(await say(c, `USER ${'a'.repeat(249)}`)).toBe('-ERR Command line too long (255 octets at most)');
+    // USER carries an address, which may be 254 octets: exempt, as PASS and AUTH are
+    expect(await say(c, `USER ${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`)).toBe('+OK Send your password');
+    expect(await say(c, `CAPA ${'x'.repeat(249)}`)).toBe('-ERR Command line too long (255 octets at most)');
     expect(await say(c, `${'X'.repeat(1000)}`)).toBe('-ERR Command line too long (255 octets at most)');
     expect(await say(c, 'NOOP')).toBe('+OK');
 
@@ -347,7 +349,7 @@ describe('POP3 front, the upstream refusing the master login', () => {
     const lines: string[] = [];
     const log = createLogger('info', { write: (l: string) => void lines.push(l) });
     // a single counted failure would close the connection
-    const env = await startPop3Env({ upstream: { refuseLogin: refusal }, pop3: { max_auth_failures: 1 }, log });
+    const env = await startPop3Env({ upstream: { refuseLogin: refusal }, pop3: { max_auth_failures: 1 }, log, http: true });
     try {
       const c = await RawLines.connect(env.plainPort);
       await c.next(/^\+OK/);
@@ -356,7 +358,9 @@ describe('POP3 front, the upstream refusing the master login', () => {
       c.destroy();
       expect(env.daemon.registry.list(ADDRESS)).toEqual([]);
       const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.address === ADDRESS && typeof l.msg === 'string' && l.msg.startsWith('POP3 login'));
-      return { answer, next, records };
+      const metrics = await (await fetch(`http://127.0.0.1:${env.httpPort}/metrics`)).text();
+      const upstreamErrors = metrics.split('\n').filter((l) => l.startsWith('devicepass_upstream_errors_total{surface="pop3"'));
+      return { answer, next, records, upstreamErrors };
     } finally {
       await env.stop();
     }
@@ -367,9 +371,11 @@ describe('POP3 front, the upstream refusing the master login', () => {
     ['-ERR [LOGIN-DELAY] Logged in too recently', '-ERR [LOGIN-DELAY] Logged in too recently, try again later'],
     ['-ERR [in-use] lower case', '-ERR [IN-USE] Mailbox in use by another session, try again later'],
   ])('%s: the client hears the code with its meaning, and it is no failed login', async (refusal, expected) => {
-    const { answer, next, records } = await refusedWith(refusal);
+    const { answer, next, records, upstreamErrors } = await refusedWith(refusal);
     expect(answer).toBe(expected);
     expect(next).toBe('+OK');
+    // nor an upstream error: an alert on those must not fire for a busy mailbox
+    expect(upstreamErrors).toEqual([]);
     // about the mailbox, not a fault: an info line naming the code
     expect(records.map((r) => [r.level, r.code])).toEqual([[30, expected.slice(6, expected.indexOf(']'))]]);
   });
@@ -378,9 +384,10 @@ describe('POP3 front, the upstream refusing the master login', () => {
     ['-ERR [AUTH] Authentication failed.', 'AUTH'],
     ['-ERR [SYS/PERM] Master login not allowed', 'SYS/PERM'],
   ])('%s: [SYS/TEMP] to the client, and an error in the log (the master login is misconfigured)', async (refusal, code) => {
-    const { answer, next, records } = await refusedWith(refusal);
+    const { answer, next, records, upstreamErrors } = await refusedWith(refusal);
     expect(answer).toBe('-ERR [SYS/TEMP] Mail server temporarily unavailable, try again later');
     expect(next).toBe('+OK');
+    expect(upstreamErrors).toEqual(['devicepass_upstream_errors_total{surface="pop3",reason="refused"} 1']);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ level: 50, reason: 'refused', code });
     // the upstream's words are in the line; the master password never is

@@ -9,7 +9,7 @@
  * taken the change in) and only then resolves.
  */
 import type pg from 'pg';
-import type { AdminStore } from '../driver.js';
+import { JOURNAL_RETENTION_MS, type AdminStore } from '../driver.js';
 import type { AddressRow, BulkImport, DeviceRow, ImportOutcome, NewDevice, StoredEvent } from '../types.js';
 import { PgBulkImport } from './bulk-import.js';
 import { insertEvent } from './events.js';
@@ -44,7 +44,7 @@ export class PgAdminStore implements AdminStore {
     this.#pool = pool;
     this.#reads = new PgLoginReads(pool);
     this.#afterChange = options.afterChange;
-    this.#journalRetentionMs = options.journalRetentionMs ?? 86_400_000;
+    this.#journalRetentionMs = options.journalRetentionMs ?? JOURNAL_RETENTION_MS;
   }
 
   findAddress(address: string): Promise<AddressRow | undefined> {

@@ -18,7 +18,7 @@ import { UNKNOWN, type JournalEntry, type LoginReads, type StoreDriver, type Sto
 import type { AddressRow, CredentialView } from '../types.js';
 import { openPostgresDriver, type PostgresDriver } from './index.js';
 import type { PgJournalFeed } from './journal-feed.js';
-import type { NamedQuery, PgPool } from './pool.js';
+import type { PgPool } from './pool.js';
 
 export interface ClusterDriverOptions {
   url: string;
@@ -199,7 +199,7 @@ export class NodeLease {
           values: [seq],
           // a check that hangs (a partition, a lock) is given up at the lease, not the pool's statement timeout
           query_timeout: this.#leaseMs,
-        } as NamedQuery));
+        }));
       } catch (err) {
         if (performance.now() - committedAt < this.#leaseMs) {
           await sleep(CHECK_RETRY_MS);
@@ -229,12 +229,13 @@ export class NodeLease {
     this.#validUntil = 0;
     if (this.#acking) await Promise.race([this.#acking, sleep(STOP_WAIT_MS, undefined, { ref: false })]);
     // a node that stopped must not make changes wait for its lease to run out
-    await this.#pool.query({
+    // raced against a timer: query_timeout starts only once the pool hands out a connection, which a partition delays
+    const deleted = this.#pool.query({
       text: 'DELETE FROM node WHERE id = $1 OR lease_until < now() - $2 * interval \'1 millisecond\'',
       values: [this.id, STALE_NODE_MS],
-      // read by pg's Client.query, though its types leave it out
       query_timeout: STOP_WAIT_MS,
-    } as NamedQuery).catch(() => {});
+    }).catch(() => {});
+    await Promise.race([deleted, sleep(STOP_WAIT_MS, undefined, { ref: false })]);
   }
 }
 

@@ -275,6 +275,8 @@ export class PgJournalFeed implements RevocationFeed {
     }
     this.#reading = this.#readLoop().finally(() => {
       this.#reading = null;
+      // a read that failed returned without looking: a wake-up that came meanwhile is not lost with it
+      if (this.#again) this.#wake();
     });
   }
 
@@ -285,7 +287,7 @@ export class PgJournalFeed implements RevocationFeed {
       const fallback = this.#options.fallback;
       let query: JournalReader;
       if (client) query = viaClient(client, this.#readTimeoutMs);
-      else if (this.#fallbackPoll && fallback) query = (config) => fallback({ ...config, query_timeout: this.#readTimeoutMs } as pg.QueryConfig);
+      else if (this.#fallbackPoll && fallback) query = viaFallback(fallback, this.#readTimeoutMs);
       else return;
       try {
         await this.#read(query);
@@ -356,7 +358,7 @@ export class PgJournalFeed implements RevocationFeed {
   #tellGap(gap: JournalGap): void {
     this.#gapTold = gap.through;
     this.#log.error(gap, 'journal entries this node had not read were purged (it was cut off longer than the journal is kept): '
-      + 'dropping what it holds in memory; sessions of devices revoked meanwhile are not cut');
+      + 'dropping what it holds in memory');
     for (const listener of this.#gapListeners) {
       try {
         listener(gap);
@@ -399,6 +401,27 @@ export class PgJournalFeed implements RevocationFeed {
 function viaClient(client: pg.Client, timeoutMs: number): JournalReader {
   // query_timeout per statement is read by pg's Client.query, though its QueryConfig type leaves it out
   return (config) => client.query({ ...config, query_timeout: timeoutMs } as pg.QueryConfig);
+}
+
+/**
+ * A read through the pool, given up on after `timeoutMs` from the call: the
+ * statement's own query_timeout starts only once the pool hands out a
+ * connection, and waiting for one must not hold up the feed's reconnect or
+ * its stop. A read given up on may still answer later; #read delivers
+ * nothing twice.
+ */
+function viaFallback(fallback: JournalReader, timeoutMs: number): JournalReader {
+  return async <R extends pg.QueryResultRow>(config: pg.QueryConfig) => {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError(`journal read through the pool got no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([fallback<R>({ ...config, query_timeout: timeoutMs } as pg.QueryConfig), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
 
 /** pg's answer when a statement's query_timeout passed without a reply. */

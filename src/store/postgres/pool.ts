@@ -133,6 +133,8 @@ export interface NamedQuery {
   name?: string;
   text: string;
   values?: unknown[];
+  /** Gives up on this statement sooner than the pool's own limit (pg reads it per query). */
+  query_timeout?: number;
 }
 
 export interface PoolHealth {
@@ -155,6 +157,7 @@ export class PgPool {
   #failures = 0;
   #probedAt = 0;
   #probing = false;
+  #ended = false;
 
   constructor(options: PgPoolOptions) {
     this.location = maskUrl(options.url);
@@ -264,7 +267,8 @@ export class PgPool {
 
   #probe(): void {
     const now = Date.now();
-    if (this.#probing || now - this.#probedAt < HEALTH_PROBE_MS) return;
+    // an ended pool refuses every query with an error that is no outage: asked during shutdown, health must stay as it was
+    if (this.#ended || this.#probing || now - this.#probedAt < HEALTH_PROBE_MS) return;
     this.#probing = true;
     this.#probedAt = now;
     // query() records the outcome either way; the caller of health() does not wait for it
@@ -284,6 +288,7 @@ export class PgPool {
   }
 
   async end(): Promise<void> {
+    this.#ended = true;
     await this.pool.end();
   }
 
