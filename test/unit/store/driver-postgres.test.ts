@@ -202,6 +202,42 @@ describe.skipIf(skipPostgres)('PostgreSQL driver', () => {
     }
   }, 30_000);
 
+  it('a journal read through the pool that never answers (no connection to be had) holds up neither the reconnect nor the stop', async () => {
+    const url = await server.createDatabase();
+    const writer = await openDriver(url);
+    const path = await startTcpProxy('127.0.0.1', server.port);
+    const feedUrl = new URL(url);
+    feedUrl.port = String(path.port);
+    // the pool as a partition leaves it: every statement waits for a connection that never comes
+    const feed = new PgJournalFeed({
+      url: feedUrl.toString(), log, readTimeoutMs: 300, backoffMs: { first: 50, cap: 100 },
+      fallback: () => new Promise(() => {}),
+    });
+    const entries: JournalEntry[] = [];
+    feed.onEntry((entry) => entries.push(entry));
+    try {
+      await feed.start();
+      path.partition();
+      // the cheap poll's read meets the deadline: the connection counts as lost, the fallback polls (and hangs)
+      await until(() => !feed.connected, 'the feed to count its connection as lost', 4_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      path.heal();
+      await until(() => feed.connected, 'the feed to reconnect', 4_000);
+      // a change made now reaches the feed: nothing waits on the read the pool never answered
+      const address = await writer.admin.addAddress('gail@example.com', randomBytes(16), 'test');
+      const device = await writer.admin.addDevice({ addressId: address.id, name: 'Phone', user: null, scopes: ['imap'], expiresAt: null, digest: randomBytes(32), params: PARAMS, actor: 'test' });
+      await writer.admin.revokeDevice(address.id, device.id, 'test');
+      await until(() => entries.some((e) => e.address === 'gail@example.com' && e.deviceId === device.id && e.cuts), 'the revocation through the feed', 3_000);
+      const stopping = performance.now();
+      expect(await settlesWithin(feed.stop(), 3_000)).toEqual({ resolved: undefined });
+      expect(performance.now() - stopping).toBeLessThan(1_500);
+    } finally {
+      path.heal();
+      await feed.stop();
+      await path.close();
+    }
+  }, 30_000);
+
   it('a server that is down gives StoreUnavailableError without the password, reports it in health(), and recovers', async () => {
     const url = await server.createDatabase();
     const driver = await openDriver(url, { pool: { connectionTimeoutMs: 1_000 } });
