@@ -5,7 +5,8 @@
  * to SELECT, IDLE and LOGOUT through the proxy. It records what it saw.
  */
 import { createHash } from 'node:crypto';
-import net, { type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { FakeUpstreamServer } from './fake-upstream-server.js';
 import { CommandReader, decodeSaslResponse, isParseError, nodeText, parseCommand } from '../../src/imap/parser/index.js';
 
 export interface FakeUpstreamOptions {
@@ -30,32 +31,15 @@ export const BLOB_PATTERN = 'relay-test-0123456789';
 
 export const UPSTREAM_CAPABILITIES = ['IMAP4rev1', 'IDLE', 'NAMESPACE', 'X-FAKE-UPSTREAM'];
 
-export class FakeImapUpstream {
-  readonly sessions: UpstreamSessionRecord[] = [];
-  readonly #server: net.Server;
+export class FakeImapUpstream extends FakeUpstreamServer<UpstreamSessionRecord> {
   readonly #o: FakeUpstreamOptions;
 
   constructor(options: FakeUpstreamOptions) {
+    super();
     this.#o = options;
-    this.#server = net.createServer((socket) => this.#serve(socket));
   }
 
-  async start(): Promise<number> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    return (this.#server.address() as net.AddressInfo).port;
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.sessions) s.socket.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-
-  /** Sessions logged in as `user`. */
-  loggedIn(user: string): UpstreamSessionRecord[] {
-    return this.sessions.filter((s) => s.user === user);
-  }
-
-  #serve(socket: Socket): void {
+  protected serve(socket: Socket): void {
     const record: UpstreamSessionRecord = {
       user: null,
       id: {},

@@ -4,7 +4,8 @@
  * when advertised, AUTH PLAIN with an initial response), and for a client to
  * STAT, LIST, RETR, DELE and QUIT through the proxy. It records what it saw.
  */
-import net, { type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { FakeUpstreamServer } from './fake-upstream-server.js';
 
 export interface FakePop3Options {
   masterUser: string;
@@ -38,33 +39,17 @@ export interface FakePop3Session {
 /** The one message in every mailbox. */
 export const FAKE_MESSAGE = 'From: a@example.com\r\nSubject: hello\r\n\r\n.leading dot line\r\nbody\r\n';
 
-export class FakePop3Upstream {
-  readonly sessions: FakePop3Session[] = [];
+export class FakePop3Upstream extends FakeUpstreamServer<FakePop3Session> {
   /** The next this many master logins are answered by closing the connection (a server that dropped it meanwhile). */
   closeNextLogins = 0;
-  readonly #server: net.Server;
   readonly #o: FakePop3Options;
 
   constructor(options: FakePop3Options) {
+    super();
     this.#o = options;
-    this.#server = net.createServer((socket) => this.#serve(socket));
   }
 
-  async start(): Promise<number> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    return (this.#server.address() as net.AddressInfo).port;
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.sessions) s.socket.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-
-  loggedIn(user: string): FakePop3Session[] {
-    return this.sessions.filter((s) => s.user === user);
-  }
-
-  #serve(socket: Socket): void {
+  protected serve(socket: Socket): void {
     const record: FakePop3Session = { user: null, xclient: {}, socket, closed: new Promise((resolve) => socket.once('close', () => resolve())), commands: [], preLogin: [], beforeGreeting: [], greeted: false };
     this.sessions.push(record);
     socket.on('error', () => undefined);
