@@ -9,7 +9,7 @@ import { callDaemon } from '../../src/cli/client.js';
 import { cli, startDaemonProcess, tempDir, writeConfig, type DaemonProcess, type FrontSections } from '../helpers/env.js';
 import { RawImap } from '../helpers/imap-raw-client.js';
 import { skipPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { startUrlProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { b64, SmtpTalk } from '../unit/smtp/helpers.js';
 import { dovecotInstalled, startDovecot, type DovecotInstance } from './helpers/dovecot.js';
 import { postfixInstalled, startPostfix, type PostfixInstance } from './helpers/postfix.js';
@@ -68,10 +68,9 @@ describe.skipIf(!canRun)('several nodes on one PostgreSQL', () => {
     a = await startNode(tmp.dir, 'a', url, {});
     b = await startNode(tmp.dir, 'b', url, { imap: `listen = ["127.0.0.1:${imapPort}"]\nlisten_tls = []`, http: `listen = ["127.0.0.1:${healthPort}"]` },
       `[imap.upstream]\nhost = "${dovecot.host}"\nport = ${dovecot.port}\ntls = "none"\nmaster_user = "${dovecot.masterUser}"\nmaster_password = "${dovecot.masterPassword}"\n`);
-    cPath = await startTcpProxy('127.0.0.1', postgres.port);
-    const viaProxy = new URL(url);
-    viaProxy.port = String(cPath.port);
-    c = await startNode(tmp.dir, 'c', viaProxy.toString(), { smtp: `listen = ["127.0.0.1:${smtpPort}"]\nlisten_tls = []` },
+    const viaProxy = await startUrlProxy(url);
+    cPath = viaProxy.proxy;
+    c = await startNode(tmp.dir, 'c', viaProxy.url, { smtp: `listen = ["127.0.0.1:${smtpPort}"]\nlisten_tls = []` },
       `[smtp.upstream]\nhost = "${postfix.host}"\nport = ${postfix.port}\nxclient = true\n`);
     expect((await admin(['address', 'add', ADDRESS])).code).toBe(0);
   }, 120_000);

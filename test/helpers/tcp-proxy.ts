@@ -53,3 +53,12 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
     },
   };
 }
+
+/** A relay in front of the server a URL names (e.g. a PostgreSQL connection string), and the same URL through it. */
+export async function startUrlProxy(url: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const direct = new URL(url);
+  const proxy = await startTcpProxy(direct.hostname, Number(direct.port));
+  const relayed = new URL(url);
+  relayed.port = String(proxy.port);
+  return { proxy, url: relayed.toString() };
+}

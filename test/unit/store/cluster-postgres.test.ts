@@ -11,7 +11,7 @@ import { openClusterDriver } from '../../../src/store/postgres/cluster.js';
 import { openPostgresDriver } from '../../../src/store/postgres/index.js';
 import { skipPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { tempDir, testConfig } from '../../helpers/env.js';
-import { startTcpProxy } from '../../helpers/tcp-proxy.js';
+import { startUrlProxy } from '../../helpers/tcp-proxy.js';
 import { until } from './driver-suite.js';
 
 const log = createLogger('silent');
@@ -105,12 +105,10 @@ describe.skipIf(skipPostgres)('several nodes on one PostgreSQL: leases, acknowle
 
   it('a node whose journal feed is cut off without an error (a partition of that one connection) stops renewing its lease, though its pool still answers', async () => {
     const url = await server.createDatabase();
-    const path = await startTcpProxy('127.0.0.1', server.port);
+    const { proxy: path, url: feedUrl } = await startUrlProxy(url);
     try {
-      const feedUrl = new URL(url);
-      feedUrl.port = String(path.port);
       const a = await node(url);
-      const b = await node(url, 1000, feedUrl.toString());
+      const b = await node(url, 1000, feedUrl);
       const address = await a.admin.addAddress('dave@example.com', randomBytes(16), 'test');
       const digest = randomBytes(32);
       const device = await a.admin.addDevice({ addressId: address.id, name: 'Phone', user: null, scopes: ['imap'], expiresAt: null, digest, params: PARAMS, actor: 'test' });
@@ -138,14 +136,12 @@ describe.skipIf(skipPostgres)('several nodes on one PostgreSQL: leases, acknowle
 
   it('a node whose journal feed is down while its pool still answers reads the journal through the pool: a revocation elsewhere reaches its listeners and is acknowledged, and a read that overlapped it is decided again', async () => {
     const url = await server.createDatabase();
-    const path = await startTcpProxy('127.0.0.1', server.port);
+    const { proxy: path, url: feedUrl } = await startUrlProxy(url);
     let pathOpen = true;
     try {
-      const feedUrl = new URL(url);
-      feedUrl.port = String(path.port);
       const a = await node(url);
       // a long lease: had B not acknowledged, A would wait for it to run out
-      const b = await node(url, 3000, feedUrl.toString());
+      const b = await node(url, 3000, feedUrl);
       const entries: JournalEntry[] = [];
       b.feed.onEntry((entry) => entries.push(entry));
       const address = await a.admin.addAddress('erin@example.com', randomBytes(16), 'test');
@@ -176,13 +172,11 @@ describe.skipIf(skipPostgres)('several nodes on one PostgreSQL: leases, acknowle
 
   it('journal entries a node had not read yet were purged: it notices, says so once, drops its whole mirror as on a lapse, and closes every session it holds', async () => {
     const url = await server.createDatabase();
-    const path = await startTcpProxy('127.0.0.1', server.port);
+    const { proxy: path, url: feedUrl } = await startUrlProxy(url);
     try {
-      const feedUrl = new URL(url);
-      feedUrl.port = String(path.port);
       const lines: Array<{ level: number; msg: string }> = [];
       const logger = createLogger('warn', { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
-      const b = await node(url, 2000, feedUrl.toString(), logger);
+      const b = await node(url, 2000, feedUrl, logger);
       // another node whose purge keeps no journal at all (a retention far too short for a node that lags)
       const other = await openPostgresDriver({ url, maxEvents: 1000, log, journalRetentionMs: 0 });
       try {

@@ -6,7 +6,7 @@ import { createLogger } from '../../../src/log/logger.js';
 import { maskUrl, openPostgresDriver, PgJournalFeed, StoreUnavailableError, type PostgresDriver } from '../../../src/store/postgres/index.js';
 import { MIGRATION_LOCK_KEY, PG_MIGRATIONS } from '../../../src/store/postgres/schema.js';
 import { skipPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
-import { startTcpProxy } from '../../helpers/tcp-proxy.js';
+import { startUrlProxy } from '../../helpers/tcp-proxy.js';
 import { describeDriver, until } from './driver-suite.js';
 
 const log = createLogger('silent');
@@ -174,11 +174,9 @@ describe.skipIf(skipPostgres)('PostgreSQL driver', () => {
 
   it('a partition that starts during a read (no error, no reset): the read\'s deadline counts the connection as lost, a renewal does not wait on it unbounded, stop() does not wait for it', async () => {
     const url = await server.createDatabase();
-    const path = await startTcpProxy('127.0.0.1', server.port);
+    const { proxy: path, url: feedUrl } = await startUrlProxy(url);
     try {
-      const feedUrl = new URL(url);
-      feedUrl.port = String(path.port);
-      const a = await openDriver(url, { feed: { url: feedUrl.toString(), readTimeoutMs: 1_500, backoffMs: { first: 50, cap: 200 } } });
+      const a = await openDriver(url, { feed: { url: feedUrl, readTimeoutMs: 1_500, backoffMs: { first: 50, cap: 200 } } });
       const ups: boolean[] = [];
       a.feed.onConnectionChange((up) => ups.push(up));
       await a.feed.start();
@@ -205,12 +203,10 @@ describe.skipIf(skipPostgres)('PostgreSQL driver', () => {
   it('a journal read through the pool that never answers (no connection to be had) holds up neither the reconnect nor the stop', async () => {
     const url = await server.createDatabase();
     const writer = await openDriver(url);
-    const path = await startTcpProxy('127.0.0.1', server.port);
-    const feedUrl = new URL(url);
-    feedUrl.port = String(path.port);
+    const { proxy: path, url: feedUrl } = await startUrlProxy(url);
     // the pool as a partition leaves it: every statement waits for a connection that never comes
     const feed = new PgJournalFeed({
-      url: feedUrl.toString(), log, readTimeoutMs: 300, backoffMs: { first: 50, cap: 100 },
+      url: feedUrl, log, readTimeoutMs: 300, backoffMs: { first: 50, cap: 100 },
       fallback: () => new Promise(() => {}),
     });
     const entries: JournalEntry[] = [];
