@@ -183,7 +183,13 @@ describe.skipIf(skipPostgres)('several nodes on one PostgreSQL: leases, acknowle
         const address = await other.admin.addAddress('frank@example.com', randomBytes(16), 'test');
         const digest = randomBytes(32);
         const device = await other.admin.addDevice({ addressId: address.id, name: 'Phone', user: null, scopes: ['imap'], expiresAt: null, digest, params: PARAMS, actor: 'test' });
-        const proven = await b.reads.credentialByDigest(address.id, digest);
+        // `other` waits for no node, so B may take in the journal entries of these two changes while it reads,
+        // and a read that overlapped an entry is not kept: read again until B holds the row
+        let proven = await b.reads.credentialByDigest(address.id, digest);
+        for (let i = 0; i < 50 && b.reads.peekCredential(proven!.id) === UNKNOWN; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          proven = await b.reads.credentialByDigest(address.id, digest);
+        }
         expect(b.reads.peekCredential(proven!.id)).not.toBe(UNKNOWN);
         // B as a daemon wires it: a session of the device, and one of a device nobody touched
         const scratch = tempDir('dpgap');
